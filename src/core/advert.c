@@ -188,7 +188,7 @@ cable_advert_open(const uint8_t eid_key[CABLE_EID_KEY_LEN], const uint8_t *data,
 	    (r = cable_advert_suffix_parse(data + CABLE_ADVERT_LEN, len - CABLE_ADVERT_LEN,
 	    &a.suffix)) != 0)
 		goto out;
-	*out = a;
+	memcpy(out, &a, sizeof(a));
 	r = 0;
 out:
 	cable_wipe(&a, sizeof(a));

@@ -188,7 +188,7 @@ cable_tunnel_path_parse(const char *path, size_t len, struct cable_tunnel_path *
 	} else {
 		goto out;
 	}
-	*out = p;
+	memcpy(out, &p, sizeof(p)); /* padding included, so results compare with memcmp */
 	r = 0;
 out:
 	return r;
