@@ -198,7 +198,8 @@ cable_qr_decode(const uint8_t *cbor, size_t len, struct cable_qr *out)
 		qr.has_time = true;
 	}
 	if ((v = cable_cbor_map_get_int(map, QR_KEY_LINKING)) != NULL) {
-		if (!cbor_isa_float_ctrl(v) || !cbor_is_bool(v)) {
+		/* libcbor 0.8's cbor_is_bool asserts on floats: rule them out first. */
+		if (!cbor_isa_float_ctrl(v) || !cbor_float_ctrl_is_ctrl(v) || !cbor_is_bool(v)) {
 			r = CABLE_ERR_CBOR_TYPE;
 			goto out;
 		}
