@@ -10,7 +10,7 @@
 #include "cable/bytes.h"
 #include "cablectl.h"
 
-static void
+__attribute__((format(printf, 1, 0))) static void
 vfail(const char *fmt, va_list ap, bool usage, const char *cmd)
 {
 	fputs("cablectl: ", stderr);
