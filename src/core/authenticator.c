@@ -816,10 +816,20 @@ make_credential(struct cable_authenticator *a, const cbor_item_t *req, uint8_t *
 
 	if ((r = cred_new(a, rp_id_hash, rk, id, &keys)) != 0)
 		goto out;
-	if (rk && (r = store_resident(a, id, rp_id, user_id, user_name, display_name)) != 0)
-		goto out;
-	if ((r = counter_next(a, &count)) != 0)
-		goto out;
+	if (!rk) {
+		if ((r = counter_next(a, &count)) != 0)
+			goto out;
+	} else {
+		/* The counter and the new passkey go to storage together, or neither does. */
+		uint32_t old = a->cfg.store->counter;
+		if (a->cfg.store->counter < UINT32_MAX)
+			a->cfg.store->counter++;
+		count = a->cfg.store->counter;
+		if ((r = store_resident(a, id, rp_id, user_id, user_name, display_name)) != 0) {
+			a->cfg.store->counter = old;
+			goto out;
+		}
+	}
 
 	{
 		/* authData: built once in its own buffer because it is both signed and embedded. */

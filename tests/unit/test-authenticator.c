@@ -696,6 +696,10 @@ test_discoverable_phone_mode(void **state)
 		struct mc m = {.rk = 1, .up = -1, .user_id = "id-1", .user_name = "one"};
 		cbor_decref((cbor_item_t *[]){make(f, &m, &c1)});
 		assert_true(f->ui.last.resident);
+		/* passkey and counter are persisted in one write */
+		assert_int_equal(f->persist_calls, 1);
+		assert_int_equal(cable_cred_store_counter(f->store), 1);
+		assert_int_equal(cable_cred_store_count(f->store), 1);
 		struct mc m2 = {.rk = 1, .up = -1, .user_id = "id-2", .user_name = "two"};
 		cbor_decref((cbor_item_t *[]){make(f, &m2, &c2)});
 		struct mc m3 = {.rk = 1, .up = -1, .rp_id = "other.example", .user_id = "id-3"};
