@@ -60,5 +60,7 @@ int cable_cred_store_get(const struct cable_cred_store *store, size_t i, struct 
 int cable_cred_store_load_file(const char *path, const struct cable_env *env,
     struct cable_cred_store **out);
 int cable_cred_store_save_file(const struct cable_cred_store *store, const char *path);
+/* save_file in the shape of cable_authenticator_persist_fn: ctx is the path (a const char *). */
+int cable_cred_store_persist_file(void *ctx, const struct cable_cred_store *store);
 
 #endif

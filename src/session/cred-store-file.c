@@ -98,6 +98,12 @@ out:
 }
 
 int
+cable_cred_store_persist_file(void *ctx, const struct cable_cred_store *store)
+{
+	return cable_cred_store_save_file(store, ctx);
+}
+
+int
 cable_cred_store_load_file(const char *path, const struct cable_env *env, struct cable_cred_store **out)
 {
 	struct cable_cred_store *s = NULL;

@@ -34,12 +34,6 @@ on_confirm(void *ctx, const struct cable_authenticator_prompt *p, size_t *select
 	return 0;
 }
 
-static int
-on_persist(void *ctx, const struct cable_cred_store *store)
-{
-	return cable_cred_store_save_file(store, ctx);
-}
-
 static void
 print_hex(const uint8_t *p, size_t n)
 {
@@ -109,7 +103,7 @@ main(int argc, char **argv)
 	cfg.confirm = on_confirm;
 	cfg.confirm_ctx = &ui;
 	if (!ephemeral) {
-		cfg.persist = on_persist;
+		cfg.persist = cable_cred_store_persist_file;
 		cfg.persist_ctx = (void *)(uintptr_t)path;
 	}
 	if ((a = cable_authenticator_new(env, &cfg)) == NULL)
