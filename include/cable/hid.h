@@ -60,4 +60,21 @@ size_t cable_hid_socket_clients(const struct cable_hid_socket *s);
 /* Closes every connection and the listener, unlinks path; accepts NULL and sets *s to NULL. */
 void cable_hid_socket_free(struct cable_hid_socket **s);
 
+/*
+ * A transport chosen by a spec string, attached to a key:
+ *   "uhid"         opens /dev/uhid (needs permission on it)
+ *   "uhid:PATH"    opens another uhid node
+ *   "uhid-fd:N"    uses inherited fd N (a privileged helper opened /dev/uhid)
+ *   "socket:PATH"  the SOCK_SEQPACKET socket transport
+ * info (for uhid; NULL = our defaults) names the device. Device state changes (uhid START/STOP,
+ * OPEN/CLOSE, a failed fd) reach state_cb; on STOP the key's channels are reset first.
+ */
+struct cable_uhid_info;
+struct cable_hid_transport;
+
+int cable_hid_transport_open(struct cable_loop *loop, const char *spec, struct cable_hid_key *key,
+    const struct cable_uhid_info *info, cable_hid_state_cb state_cb, void *state_arg,
+    struct cable_hid_transport **out);
+void cable_hid_transport_free(struct cable_hid_transport **t);
+
 #endif

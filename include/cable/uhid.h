@@ -92,9 +92,9 @@ int cable_hid_report_from_write(const uint8_t *buf, size_t len, const uint8_t **
 struct cable_uhid;
 
 /*
- * Takes ownership of fd (an open /dev/uhid, possibly handed over by a privileged helper), writes
- * CREATE2 and watches fd in loop. Every report a client writes reaches cb. fd is made
- * non-blocking.
+ * Writes CREATE2 on fd (an open /dev/uhid, possibly handed over by a privileged helper) and
+ * watches fd in loop; every report a client writes reaches cb. fd is made non-blocking. On
+ * success the adapter owns fd (cable_uhid_free closes it); on failure the caller still does.
  */
 int cable_uhid_new(struct cable_loop *loop, int fd, const struct cable_uhid_info *info,
     cable_hid_report_cb cb, void *arg, struct cable_uhid **out);

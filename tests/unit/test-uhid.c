@@ -762,6 +762,85 @@ test_socket_path_checks(void **state)
 	free(L);
 }
 
+static void
+test_transport_specs(void **state)
+{
+	static struct uhid_event ev;
+	struct fake_loop *L = loop_new();
+	struct cable_ctaphid_config cfg;
+	struct cable_hid_key *key;
+	struct cable_hid_transport *t = NULL;
+	struct recorder rec = {0};
+	char spec[64], dir[] = "/tmp/cable-hid-test-XXXXXX";
+	uint8_t pkt[65] = {0};
+	int sv[2];
+
+	(void)state;
+	cable_ctaphid_config_default(&cfg);
+	key = cable_hid_key_new(&L->base, &cfg);
+	assert_non_null(key);
+	static const char *bad[] = {"", "usb", "uhid-fd:", "uhid-fd:x", "uhid-fd:-1", "uhid-fd:1x",
+	    "uhid-fd:99999999999", "uhid:", "socket:"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cable_hid_transport_open(&L->base, bad[i], key, NULL, NULL, NULL, &t),
+		    CABLE_ERR_ARG);
+	assert_int_equal(cable_hid_transport_open(&L->base, "uhid:/nonexistent/uhid", key, NULL, NULL,
+	    NULL, &t), CABLE_ERR_IO);
+	assert_null(t);
+
+	/* uhid-fd:N: a helper opened the node and passed the fd. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	snprintf(spec, sizeof(spec), "uhid-fd:%d", sv[0]);
+	assert_int_equal(cable_hid_transport_open(&L->base, spec, key, NULL, on_state, &rec, &t), 0);
+	assert_int_equal(kernel_read(sv[1], &ev), (ssize_t)sizeof(ev));
+	assert_int_equal(ev.type, UHID_CREATE2);
+	assert_int_equal(ev.u.create2.vendor, CABLE_UHID_VENDOR);
+	assert_int_equal(ev.u.create2.product, CABLE_UHID_PRODUCT);
+	assert_string_equal((const char *)ev.u.create2.name, CABLE_UHID_NAME);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = UHID_START;
+	kernel_write(sv[1], &ev);
+	memset(pkt + 1, 0xff, 4);
+	pkt[5] = 0x86;
+	pkt[7] = 8;
+	kernel_output(sv[1], pkt, 65);
+	assert_true(fire_fd(L, sv[0]));
+	assert_int_equal(kernel_read(sv[1], &ev), 70);
+	assert_int_equal(ev.u.input2.data[18], 1);
+	/* STOP resets the key: channel 1 is unknown afterwards. */
+	memset(&ev, 0, sizeof(ev));
+	ev.type = UHID_STOP;
+	kernel_write(sv[1], &ev);
+	ev.type = UHID_START;
+	kernel_write(sv[1], &ev);
+	memset(pkt, 0, sizeof(pkt));
+	pkt[4] = 1;
+	pkt[5] = 0x81;
+	kernel_output(sv[1], pkt, 65);
+	assert_true(fire_fd(L, sv[0]));
+	assert_int_equal(kernel_read(sv[1], &ev), 70);
+	assert_int_equal(ev.u.input2.data[4], 0xbf);
+	assert_int_equal(ev.u.input2.data[7], 0x0b);
+	assert_int_equal(rec.nstates, 3);
+	assert_int_equal(rec.states[1], CABLE_HID_STATE_STOPPED);
+	cable_hid_transport_free(&t);
+	assert_null(t);
+	assert_int_equal(kernel_read(sv[1], &ev), 4);
+	assert_int_equal(ev.type, UHID_DESTROY);
+	close(sv[1]);
+
+	/* socket:PATH */
+	assert_non_null(mkdtemp(dir));
+	snprintf(spec, sizeof(spec), "socket:%s/k", dir);
+	assert_int_equal(cable_hid_transport_open(&L->base, spec, key, NULL, NULL, NULL, &t), 0);
+	assert_int_equal(access(spec + 7, F_OK), 0);
+	cable_hid_transport_free(&t);
+	assert_true(access(spec + 7, F_OK) != 0);
+	rmdir(dir);
+	cable_hid_key_free(&key);
+	free(L);
+}
+
 int
 main(void)
 {
@@ -775,6 +854,7 @@ main(void)
 		cmocka_unit_test(test_uhid_create_fails),
 		cmocka_unit_test(test_socket_transport_and_key_timers),
 		cmocka_unit_test(test_socket_path_checks),
+		cmocka_unit_test(test_transport_specs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
