@@ -68,6 +68,7 @@ struct cable_webauthn_request;
 #define CABLE_WEBAUTHN_MAX_CREDENTIAL_ID_LEN 1023u
 #define CABLE_WEBAUTHN_MAX_CREDENTIALS 256u
 #define CABLE_WEBAUTHN_DEFAULT_TIMEOUT_MS 120000u
+#define CABLE_WEBAUTHN_MAX_RESPONSE_LEN (64u * 1024u) /* status byte + CBOR from the phone */
 
 /*
  * Parses PublicKeyCredentialCreationOptionsJSON (NUL-terminated) for origin and prepares a CTAP2

@@ -34,7 +34,6 @@
 #define MAX_TEXT_LEN 1024        /* rp.name, user.name, user.displayName (bytes of UTF-8) */
 #define MAX_ALGS 32
 #define MAX_PRF_INPUT_LEN 1024
-#define MAX_RESPONSE_LEN (64u * 1024u)
 #define MAX_AUTHDATA_LEN (16u * 1024u)
 #define MAX_SIGNATURE_LEN 1024
 #define MAX_FMT_LEN 32
@@ -1857,9 +1856,9 @@ cable_webauthn_finish(const struct cable_webauthn_request *req, const uint8_t *c
 		    cable_strerror(r));
 		goto out;
 	}
-	if (len > MAX_RESPONSE_LEN) {
+	if (len > CABLE_WEBAUTHN_MAX_RESPONSE_LEN) {
 		r = failf(&c, CABLE_ERR_TOO_BIG, "authenticator response: larger than %u bytes",
-		    MAX_RESPONSE_LEN);
+		    CABLE_WEBAUTHN_MAX_RESPONSE_LEN);
 		goto out;
 	}
 	if (len == 1 || (r = cable_cbor_load(ctap_resp + 1, len - 1, 0, &resp)) != 0) {
