@@ -311,7 +311,8 @@ main(int argc, char **argv)
 	if (r != 0) {
 		fprintf(stderr, "%s\n", msg);
 		free(msg);
-		return 2;
+		r = 2;
+		goto out;
 	}
 	cable_webauthn_request_ctap(req, &ctap, &ctap_len);
 	write_file(request_out, ctap, ctap_len);
@@ -344,6 +345,7 @@ main(int argc, char **argv)
 	}
 	free(resp_bytes);
 	cbor_decref(&creq);
+out:
 	cable_webauthn_request_free(&req);
 	cable_p256_key_wipe(&ph.key);
 	cable_wipe(ph.prf_secret, sizeof(ph.prf_secret));
