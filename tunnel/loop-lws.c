@@ -303,7 +303,13 @@ cable_loop_lws_new(const struct cable_loop_lws_config *cfg)
 	unsigned int max_fds = cfg ? cfg->max_fds : 0;
 	struct rlimit rl;
 
-	lws_set_log_level(cfg && cfg->lws_log_level ? cfg->lws_log_level : LLL_ERR, NULL);
+	/* Library code stays quiet unless asked; CABLE_LWS_LOG=<LLL_ mask> helps when debugging. */
+	int level = cfg ? cfg->lws_log_level : 0;
+	const char *env = getenv("CABLE_LWS_LOG");
+
+	if (env != NULL)
+		level = atoi(env);
+	lws_set_log_level(level, NULL);
 	if ((loop = calloc(1, sizeof(*loop))) == NULL)
 		goto out;
 	loop->base.ops = &lws_loop_ops;
@@ -316,7 +322,11 @@ cable_loop_lws_new(const struct cable_loop_lws_config *cfg)
 			max_fds = (unsigned int)rl.rlim_cur;
 	}
 	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/* Raw origin: the tunnel client sends "Origin: wss://host" as Chrome does, not http://. */
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+	    LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN;
+	if (cfg && cfg->max_http_header)
+		info.max_http_header_data2 = cfg->max_http_header;
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.fd_limit_per_thread = max_fds;
 	info.count_threads = 1;

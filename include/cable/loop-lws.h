@@ -14,8 +14,10 @@ struct cable_loop_lws_config {
 	 * 0 = the process's RLIMIT_NOFILE, capped at 65536.
 	 */
 	unsigned int max_fds;
-	/* lws log bitmask (LLL_*); 0 = errors only. Applies process-wide. */
+	/* lws log bitmask (LLL_*); 0 = silent. Process-wide; env CABLE_LWS_LOG overrides. */
 	int lws_log_level;
+	/* Bytes lws keeps for one request's headers (servers); 0 = the lws default. */
+	unsigned int max_http_header;
 };
 
 /*
