@@ -27,6 +27,9 @@ struct app {
 	bool draining;
 };
 
+static void logf_(struct app *app, enum cable_tunnel_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 logf_(struct app *app, enum cable_tunnel_log_level level, const char *fmt, ...)
 {
