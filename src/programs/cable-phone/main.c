@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -191,10 +192,25 @@ exit_for(int err, bool answered, int status)
 	}
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t start_ms;
+
+/* One event per line; "ms" is the time since the program started. */
 static void
 emit_json(json_t *o)
 {
-	char *s = json_dumps(o, JSON_COMPACT);
+	char *s;
+
+	json_object_set_new(o, "ms", json_integer((json_int_t)(mono_ms() - start_ms)));
+	s = json_dumps(o, JSON_COMPACT);
 
 	if (s != NULL) {
 		printf("%s\n", s);
@@ -428,6 +444,7 @@ main(int argc, char **argv)
 	uint32_t v;
 	int c, r, code = EXIT_FAILURE_;
 
+	start_ms = mono_ms();
 	memset(&app, 0, sizeof(app));
 	memset(&pcfg, 0, sizeof(pcfg));
 	memset(&rcfg, 0, sizeof(rcfg));
