@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -70,6 +73,7 @@ struct conn {
 	struct cable_relay_msg *partial; /* message being joined from fragments */
 	char *body;                      /* HTTP response body waiting for writeable */
 	size_t body_len;
+	uint64_t rx_base;                /* bytes received before the current request */
 	uint8_t side;
 	bool kill;                       /* close at the next writeable, without flushing */
 };
@@ -90,6 +94,7 @@ struct cable_tunnel_server {
 	uint64_t hist[NBUCKETS + 1];
 	double hist_sum;
 	bool draining;
+	bool tls;
 	void (*idle)(void *arg);
 	void *idle_arg;
 	char rid_hex[2 * CABLE_ROUTING_ID_LEN + 1];
@@ -138,7 +143,7 @@ reject(struct cable_tunnel_server *srv, enum cable_tunnel_reject why, const char
 		id_prefix(id, p);
 	srv->st.rejected[why]++;
 	srv_log(srv, CABLE_TUNNEL_LOG_WARN, "rejected %s: peer %s tunnel %s", reject_names[why],
-	    peer ? peer : "?", p);
+	    peer ? peer : "-", p);
 }
 
 const char *
@@ -394,10 +399,29 @@ http_refuse(struct lws *wsi, unsigned int status)
 	return 1;
 }
 
+static uint64_t
+tcp_bytes_received(struct lws *wsi)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(lws_get_socket_fd(wsi), IPPROTO_TCP, TCP_INFO, &ti, &l) != 0 ||
+	    l < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		return 0;
+	return ti.tcpi_bytes_received;
+}
+
+/*
+ * Size of the request head. lws 4.1 cannot list unknown headers, so on plain TCP the kernel's
+ * count of bytes received for this request is used (it covers every header); under TLS the
+ * headers lws knows are summed, and lws's own buffer (a little larger) bounds the rest.
+ */
 static size_t
-header_bytes(struct lws *wsi)
+request_bytes(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c)
 {
 	size_t n = 0;
+	uint64_t b;
 	int l;
 
 	for (int tok = 0; tok < WSI_TOKEN_COUNT; tok++)
@@ -405,6 +429,8 @@ header_bytes(struct lws *wsi)
 			n += (size_t)l;
 	if ((l = lws_hdr_custom_length(wsi, "x-cable-client-payload:", 23)) > 0)
 		n += (size_t)l;
+	if (!srv->tls && (b = tcp_bytes_received(wsi)) > c->rx_base && b - c->rx_base > n)
+		n = (size_t)(b - c->rx_base);
 	return n;
 }
 
@@ -441,7 +467,7 @@ confirm_upgrade(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c
 	int len;
 
 	peer_name(wsi, peer, sizeof(peer));
-	if (header_bytes(wsi) > srv->cfg.max_header) {
+	if (request_bytes(srv, wsi, c) > srv->cfg.max_header) {
 		reject(srv, CABLE_TUNNEL_REJECT_HEADER_SIZE, peer, NULL);
 		return http_refuse(wsi, 431);
 	}
@@ -508,9 +534,15 @@ static int
 http_request(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c, const char *uri)
 {
 	uint8_t hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
-	char *body = NULL;
+	char *body = NULL, peer[64];
 	int r;
 
+	if (request_bytes(srv, wsi, c) > srv->cfg.max_header) {
+		peer_name(wsi, peer, sizeof(peer));
+		reject(srv, CABLE_TUNNEL_REJECT_HEADER_SIZE, peer, NULL);
+		http_refuse(wsi, 431);
+		return -1;
+	}
 	if (strcmp(uri, "/healthz") == 0) {
 		if ((body = strdup(srv->draining ? "draining\n" : "ok\n")) == NULL)
 			return -1;
@@ -549,6 +581,7 @@ http_writeable(struct lws *wsi, struct conn *c)
 	c->body = NULL;
 	if (n < 0 || (size_t)n != c->body_len)
 		return -1;
+	c->rx_base = tcp_bytes_received(wsi);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -776,6 +809,7 @@ cable_tunnel_server_new(struct cable_loop *loop, const struct cable_tunnel_serve
 	if (cfg->cert_file != NULL) {
 		/* lws 4.1 enables TLS on a vhost only when this option is also given to it. */
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		srv->tls = true;
 		info.ssl_cert_filepath = cfg->cert_file;
 		info.ssl_private_key_filepath = cfg->key_file;
 	}
