@@ -68,6 +68,8 @@ struct tunnel {
 
 /* Per TCP connection (lws opaque user data), from accept to destroy. */
 struct conn {
+	lws_dll2_t list;                 /* srv->conns */
+	struct lws *wsi;
 	struct tunnel *t;
 	struct cable_source *src;
 	struct cable_relay_msg *partial; /* message being joined from fragments */
@@ -83,8 +85,8 @@ struct cable_tunnel_server {
 	struct cable_loop *loop;
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
-	struct lws_protocols protocols[3];
 	struct cable_source_table *sources;
+	lws_dll2_owner_t conns;
 	struct tunnel **bucket;
 	size_t nbuckets;
 	uint64_t seed;
@@ -674,23 +676,48 @@ ws_writeable(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c)
 	return 0;
 }
 
+static void
+conn_free(struct cable_tunnel_server *srv, struct conn *c)
+{
+	lws_dll2_remove(&c->list);
+	cable_relay_msg_free(&c->partial);
+	cable_source_release(srv->sources, &c->src);
+	free(c->body);
+	free(c);
+	srv->st.connections--;
+}
+
 static int
 srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
-	struct lws_vhost *vh = lws_get_vhost(wsi);
-	struct cable_tunnel_server *srv = vh ? lws_get_vhost_user(vh) : NULL;
 	struct conn *c = lws_get_opaque_user_data(wsi);
+	struct cable_tunnel_server *srv;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char peer[64];
 
-	if (srv == NULL)
+	/* Without a conn the server may already be gone: touch nothing of it. */
+	if (c == NULL && reason != LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED) {
+		switch (reason) {
+		case LWS_CALLBACK_HTTP:
+		case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		case LWS_CALLBACK_HTTP_WRITEABLE:
+		case LWS_CALLBACK_ESTABLISHED:
+		case LWS_CALLBACK_RECEIVE:
+		case LWS_CALLBACK_SERVER_WRITEABLE:
+			return -1;
+		default:
+			return 0;
+		}
+	}
+	if ((srv = lws_get_vhost_user(lws_get_vhost(wsi))) == NULL)
 		return 0;
 	switch (reason) {
 	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return -1;
 		c->side = SIDE_HTTP;
+		c->wsi = wsi;
 		if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) == 0 &&
 		    cable_source_acquire(srv->sources, (struct sockaddr *)&ss, sl,
 		    srv->cfg.max_per_source, &c->src) == CABLE_ERR_TOO_BIG) {
@@ -700,6 +727,7 @@ srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
 			return -1;
 		}
 		lws_set_opaque_user_data(wsi, c);
+		lws_dll2_add_tail(&c->list, &srv->conns);
 		srv->st.connections++;
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
@@ -736,21 +764,25 @@ srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return c ? ws_writeable(srv, wsi, c) : -1;
 	case LWS_CALLBACK_WSI_DESTROY:
-		if (c == NULL)
-			return 0;
 		lws_set_opaque_user_data(wsi, NULL);
 		side_gone(srv, c, wsi);
-		cable_relay_msg_free(&c->partial);
-		cable_source_release(srv->sources, &c->src);
-		free(c->body);
-		free(c);
-		srv->st.connections--;
+		conn_free(srv, c);
 		return 0;
 	default:
 		break;
 	}
 	return 0;
 }
+
+/*
+ * Static, because lws may still call into a destroyed vhost's protocols until the context goes;
+ * by then every connection has been detached from the server (see cable_tunnel_server_free).
+ */
+static const struct lws_protocols srv_protocols[] = {
+	{"http", srv_callback, 0, 0, 0, NULL, 0},
+	{SUBPROTOCOL, srv_callback, 0, SRV_RX_BUFFER, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
 
 /* ---- public ------------------------------------------------------------------------------------- */
 
@@ -793,15 +825,10 @@ cable_tunnel_server_new(struct cable_loop *loop, const struct cable_tunnel_serve
 		r = CABLE_ERR_RANDOM;
 		goto out;
 	}
-	srv->protocols[0].name = "http";
-	srv->protocols[0].callback = srv_callback;
-	srv->protocols[1].name = SUBPROTOCOL;
-	srv->protocols[1].callback = srv_callback;
-	srv->protocols[1].rx_buffer_size = SRV_RX_BUFFER;
 	memset(&info, 0, sizeof(info));
 	info.port = cfg->port;
 	info.iface = cfg->listen_addr;
-	info.protocols = srv->protocols;
+	info.protocols = srv_protocols;
 	info.vhost_name = "cable-tunneld";
 	info.user = srv;
 	if (cfg->listen_addr != NULL && strchr(cfg->listen_addr, ':') == NULL)
@@ -837,13 +864,22 @@ cable_tunnel_server_free(struct cable_tunnel_server **psrv)
 		return;
 	lws_sul_cancel(&srv->sul_live);
 	lws_sul_cancel(&srv->sul_pending);
+	srv->idle = NULL;
+	/*
+	 * lws closes a destroyed vhost's connections only later (at the latest with the context), so
+	 * every connection is cut loose from the server now and told to go.
+	 */
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&srv->conns)) {
+		struct conn *c = lws_container_of(d, struct conn, list);
+
+		lws_set_opaque_user_data(c->wsi, NULL);
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		conn_free(srv, c);
+	} lws_end_foreach_dll_safe(d, d1);
 	if (srv->vh != NULL) {
-		/* Destroying the vhost closes its connections through srv_callback (WSI_DESTROY). */
-		srv->idle = NULL;
 		lws_vhost_destroy(srv->vh);
 		srv->vh = NULL;
 	}
-	/* Tunnels left after that (none expected) are freed directly. */
 	for (size_t i = 0; srv->bucket != NULL && i < srv->nbuckets; i++) {
 		while (srv->bucket[i] != NULL)
 			tunnel_free(srv, srv->bucket[i]);

@@ -106,7 +106,7 @@ expect_metric $PL cable_tunnel_messages_relayed_total 6
 
 # Pending tunnels in total.
 for i in 1 2 3; do
-	$W --port $PL --path "/cable/new/$(random_tid)" sleep:1.5 close >"$WORK/pend$i" &
+	$W --port $PL --path "/cable/new/$(random_tid)" sleep:4 close >"$WORK/pend$i" &
 	PIDS+=("$!")
 	wait_file "$WORK/pend$i" '^routing'
 done
@@ -114,7 +114,7 @@ $W --port $PL --path "/cable/new/$(random_tid)" >"$WORK/pend4"
 expect_line "$WORK/pend4" '^http 503' "pending tunnels over --max-pending -> 503"
 counted $PL pending_limit 1
 expect_metric $PL cable_tunnel_pending 3
-wait_file "$WORK/pend1" '^closed' 5
+wait_file "$WORK/pend1" "^closed" 10
 sleep 0.2
 $W --port $PL --path "/cable/new/$(random_tid)" close >"$WORK/pend5"
 expect_line "$WORK/pend5" '^http 101' "room again once pending tunnels left"
@@ -122,7 +122,7 @@ expect_line "$WORK/pend5" '^http 101' "room again once pending tunnels left"
 # ---- connections per source address ------------------------------------------------------------
 start_tunneld P --max-per-source 3
 for i in 1 2 3; do
-	$W --port $PORT_P --path "/cable/new/$(random_tid)" sleep:1.5 close >"$WORK/src$i" &
+	$W --port $PORT_P --path "/cable/new/$(random_tid)" sleep:4 close >"$WORK/src$i" &
 	PIDS+=("$!")
 	wait_file "$WORK/src$i" '^routing'
 done
@@ -132,7 +132,7 @@ $W --port $PORT_P --source 127.0.0.2 --path "/cable/new/$(random_tid)" close >"$
 expect_line "$WORK/src5" '^http 101' "another source address is not affected"
 counted $PORT_P source_limit 1
 logged P source_limit
-wait_file "$WORK/src1" '^closed' 5
+wait_file "$WORK/src1" "^closed" 10
 sleep 0.2
 $W --port $PORT_P --path "/cable/new/$(random_tid)" close >"$WORK/src6"
 expect_line "$WORK/src6" '^http 101' "slots come back when connections close"
