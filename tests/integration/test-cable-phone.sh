@@ -141,6 +141,26 @@ else
 	sed 's/^/    /' "$W/fido2.out" >&2
 fi
 
+# ---- wss with a certificate made here (--tunnel-ca) ---------------------------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+	-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+	-keyout "$W/key.pem" -out "$W/cert.pem" 2>/dev/null || fail "openssl could not make a certificate"
+bg "$CABLE_BUILD_DIR/cable-tunneld" --listen 127.0.0.1:0 --routing-id 0a0b0c --cert "$W/cert.pem" \
+	--key "$W/key.pem" >"$W/tls.out" 2>"$W/tls.err"
+wait_line "$W/tls.out" '^listening ' 10
+PLAIN_SERVER=$SERVER
+SERVER="wss://127.0.0.1:$(awk '{print $3; exit}' "$W/tls.out")"
+COMMON=(--adapter hci1 --tunnel-server "$SERVER" --tunnel-ca "$W/cert.pem")
+run_pair tls --ga example.com --cred "$CRED" --tunnel-ca "$W/cert.pem" --timeout 15 -- --store "$STORE"
+expect_rc $PHONE_RC 0 "wss: phone answered through a TLS tunnel server"
+expect "$W/tls.desk" '^advert fff9 20 0a0b0c 0$' "wss: advert carries that server's routing ID"
+expect "$W/tls.desk" '^ga-ok$' "wss: assertion verifies"
+timeout 20 "$PHONE" --qr "$URL" --ephemeral --json --adapter hci1 --tunnel-server "$SERVER" >"$W/noca.json" 2>/dev/null
+expect_rc $? 4 "wss without --tunnel-ca: tunnel failure"
+expect "$W/noca.json" '"error":"CABLE_ERR_TUNNEL_TLS".*"stage":"tunnel"' "wss without --tunnel-ca: TLS error reported"
+SERVER=$PLAIN_SERVER
+COMMON=(--adapter hci1 --tunnel-server "$SERVER")
+
 # ---- the terminal prompt (stdin read through the loop) ------------------------------------------
 prompt_run() {
 	local name=$1 answer=$2
