@@ -213,7 +213,8 @@ stage_timeout(void *arg)
 {
 	struct cable_phone_session *s = arg;
 
-	s->timer = NULL;
+	/* Fired: the lws loop leaves the object to its owner, the poll loop tolerates the del. */
+	timer_stop(s, &s->timer);
 	switch (s->stage) {
 	case CABLE_PHONE_STAGE_CONFIRM:
 		/* The person did not answer: a phone's sheet times out and says so to the desktop. */
@@ -527,7 +528,7 @@ on_work_timer(void *arg)
 {
 	struct cable_phone_session *s = arg;
 
-	s->work_timer = NULL;
+	timer_stop(s, &s->work_timer);
 	if (s->stage == CABLE_PHONE_STAGE_CONFIRM)
 		answer(s);
 }

@@ -327,7 +327,7 @@ on_timeout(void *arg)
 {
 	struct desk *d = arg;
 
-	d->timer = NULL;
+	d->io->loop->ops->timer_del(&d->timer);
 	if (d->stage == DESK_DONE)
 		return;
 	if (d->closing) {

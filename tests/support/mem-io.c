@@ -209,8 +209,8 @@ q_fire(void *arg)
 	struct mem_q *q = arg;
 	struct mem_ev *ev = q->head;
 
-	/* The loop consumed the timer before calling us. */
-	q->timer = NULL;
+	/* A fired timer is still ours to free on the lws loop; the poll loop accepts the del too. */
+	q->m->loop->ops->timer_del(&q->timer);
 	if (ev == NULL)
 		return;
 	q->head = ev->next;

@@ -62,7 +62,7 @@ static void
 confirm_later(void *arg)
 {
 	(void)arg;
-	R.confirm_timer = NULL;
+	R.io->loop->ops->timer_del(&R.confirm_timer);
 	R.confirm_rc = cable_phone_session_confirm(R.ps, R.confirm_answer == 1);
 }
 
