@@ -68,6 +68,13 @@ expect "$W/e1" '^cable-phone: --qr URL is required' "one-line usage message"
 expect "$W/e2" '^cable-phone: invalid QR URL: ' "QR error names the problem"
 "$PHONE" --qr "$URL" --ephemeral --tunnel-server ws://example.com 2>/dev/null
 expect_rc $? 2 "plain ws:// off loopback refused"
+XDG_STATE_HOME="$W/state" "$PHONE" --qr 'FIDO:/12345' 2>/dev/null
+[ "$(stat -c %a "$W/state/cable-bridge/cable-phone.cbor" 2>/dev/null)" = 600 ] &&
+	ok "default store made under \$XDG_STATE_HOME/cable-bridge, 0600" || bad "default store not made"
+printf 'not a store' >"$W/corrupt.cbor"
+"$PHONE" --qr "$URL" --store "$W/corrupt.cbor" 2>"$W/e3"; expect_rc $? 9 "corrupt store refused"
+expect "$W/e3" '^cable-phone: credential store .*corrupt' "store error in one line"
+[ "$(cat "$W/corrupt.cbor")" = "not a store" ] && ok "corrupt store left untouched" || bad "corrupt store replaced"
 timeout 20 "$PHONE" --qr "$URL" --ephemeral --json --adapter hci7 --tunnel-server "$SERVER" >"$W/noad.json" 2>/dev/null
 expect_rc $? 5 "missing adapter is a Bluetooth failure"
 expect "$W/noad.json" '"error":"CABLE_ERR_BT_NO_ADAPTER"' "JSON names the Bluetooth error"
