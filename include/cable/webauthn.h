@@ -39,7 +39,8 @@
  *   - pubKeyCredParams in order (entries whose type is not "public-key" skipped; an empty list
  *     means ES256, RS256); excludeCredentials/allowCredentials of type "public-key" as
  *     {"id","type"} descriptors (empty lists omitted);
- *   - extensions: credProps is answered by the client ({"rk": bool}); prf eval/evalByCredential
+ *   - extensions: credProps is answered by the client ({"rk": bool}: the authenticator's
+ *     unsigned credProps output when it sends one, else whether rk was sent); prf eval/evalByCredential
  *     inputs are hashed as SHA-256("WebAuthn PRF" || 0x00 || input) and sent as the plaintext
  *     "prf" extension hybrid phones take; results come from the unsigned extension outputs
  *     (makeCredential key 6, getAssertion key 8). Other extensions are not forwarded.

@@ -1634,18 +1634,25 @@ extension_results(struct ctx *c, const struct cable_webauthn_request *req, cbor_
 
 	if (res == NULL)
 		return CABLE_ERR_NOMEM;
+	if (unsigned_out != NULL && !cbor_isa_map(unsigned_out)) {
+		r = failf(c, CABLE_ERR_WEBAUTHN_RESPONSE, "unsigned extension outputs: not a map");
+		goto out;
+	}
 	if (req->cred_props) {
+		/* What was asked for, unless the authenticator says what it made. */
+		bool rk = req->rk;
+		cbor_item_t *cp = cable_cbor_map_get_str(unsigned_out, "credProps");
+		if (cp != NULL && !cbor_bool_value(cable_cbor_map_get_str(cp, "rk"), &rk)) {
+			r = failf(c, CABLE_ERR_WEBAUTHN_RESPONSE,
+			    "unsigned extension outputs: credProps.rk is not a bool");
+			goto out;
+		}
 		if ((o = json_object()) == NULL || json_object_set_new(res, "credProps", o) != 0 ||
-		    json_object_set_new(o, "rk", json_boolean(req->rk)) != 0)
+		    json_object_set_new(o, "rk", json_boolean(rk)) != 0)
 			goto out;
 	}
 	if (req->prf) {
 		if (unsigned_out != NULL) {
-			if (!cbor_isa_map(unsigned_out)) {
-				r = failf(c, CABLE_ERR_WEBAUTHN_RESPONSE,
-				    "unsigned extension outputs: not a map");
-				goto out;
-			}
 			prf = cable_cbor_map_get_str(unsigned_out, "prf");
 			if (prf != NULL && !cbor_isa_map(prf)) {
 				r = failf(c, CABLE_ERR_WEBAUTHN_RESPONSE,
