@@ -90,6 +90,11 @@ failf(struct ctx *c, int code, const char *fmt, ...)
 		if (vasprintf(&c->msg, fmt, ap) < 0)
 			c->msg = NULL;
 		va_end(ap);
+		/* Messages quote untrusted text (origins, RP IDs, JSON near an error) and end up on a
+		 * terminal: keep them to printable ASCII so no escape sequence gets through. */
+		for (char *p = c->msg; p != NULL && *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
 	}
 	return code;
 }

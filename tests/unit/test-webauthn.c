@@ -728,6 +728,11 @@ test_rp_id_rules(void **state)
 		{"https://exa_mple.com", NULL, CABLE_ERR_WEBAUTHN_ORIGIN, "valid host"},
 		{"https://b\xc3\xbc" "cher.de", NULL, CABLE_ERR_WEBAUTHN_ORIGIN, "xn--"},
 		{"https://", NULL, CABLE_ERR_WEBAUTHN_ORIGIN, "valid host"},
+		/* Untrusted text in messages is printable ASCII only. */
+		{"https://x\x1b[2Jy.com", NULL, CABLE_ERR_WEBAUTHN_ORIGIN, "\"https://x?[2Jy.com\""},
+		{"https://example.com", "a\\u001b[31m.example.com", CABLE_ERR_WEBAUTHN_RP_ID,
+		    "\"a?[31m.example.com\" is not a valid domain"},
+		{"https://example.com", "\\u00e9.example.com", CABLE_ERR_WEBAUTHN_RP_ID, "\"??.example.com\""},
 	};
 
 	(void)state;
