@@ -483,11 +483,11 @@ parse_timeout(struct ctx *c, json_t *opts, const char *path, uint32_t *out)
 	if (json_is_integer(v)) {
 		json_int_t iv = json_integer_value(v);
 		ms = (double)iv;
-	}
-	else if (json_is_real(v))
+	} else if (json_is_real(v)) {
 		ms = json_real_value(v);
-	else
+	} else {
 		return failf(c, CABLE_ERR_WEBAUTHN_OPTIONS, "%s.timeout: must be a number", path);
+	}
 	if (!(ms >= 0))
 		return failf(c, CABLE_ERR_WEBAUTHN_OPTIONS, "%s.timeout: must not be negative", path);
 	if (ms < MIN_TIMEOUT_MS)
