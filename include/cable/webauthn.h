@@ -18,7 +18,8 @@
  * begin validates everything a browser validates before showing UI, so a caller can run it before
  * drawing a QR code:
  *   - origin: "https://host[:port]" (scheme and host lower-cased, ":443" dropped, no path); plain
- *     http only for http://localhost[:port]; IP-address hosts are refused as browsers do;
+ *     http only for http://localhost[:port] and *.localhost; IP-address hosts are refused as
+ *     browsers do;
  *   - the RP ID (options.rp.id for create, options.rpId for get; default the origin's host) must
  *     equal the host or be a registrable suffix of it (HTML "is a registrable domain suffix of",
  *     on the Public Suffix List via libpsl, private registries included);

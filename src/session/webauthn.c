@@ -229,7 +229,10 @@ parse_origin(struct ctx *c, const char *origin, char **norm, char **host_out)
 		if (portnum == (https ? 443ul : 80ul))
 			port = NULL;
 	}
-	if (!https && !(hlen == 9 && memcmp(host, "localhost", 9) == 0))
+	/* Browsers count localhost and *.localhost as secure contexts (Chrome's
+	 * IsUrlPotentiallyTrustworthy); every other http origin is refused. */
+	if (!https && !(hlen == 9 && memcmp(host, "localhost", 9) == 0) &&
+	    !(hlen > 10 && memcmp(host + hlen - 10, ".localhost", 10) == 0))
 		return failf(c, r, "origin: \"%s\": WebAuthn needs https (plain http is allowed only "
 				   "for http://localhost)", origin);
 	if ((h = strndup(host, hlen)) == NULL)
