@@ -1133,6 +1133,9 @@ parse_create(struct ctx *c, struct cable_webauthn_request *req, json_t *opts, co
 		if (!map_put(m, int_item(6), ext_m))
 			goto out;
 	}
+	/* PRF outputs differ with and without UV and WebAuthn exposes the UV one: like Chrome,
+	 * ask for UV whenever prf is requested, even when the RP said "discouraged". */
+	uv = uv || prf != NULL;
 	if (req->rk || uv) {
 		if ((opt_m = cbor_new_definite_map(2)) == NULL)
 			goto out;
@@ -1226,6 +1229,7 @@ parse_get(struct ctx *c, struct cable_webauthn_request *req, json_t *opts, const
 		if (!map_put(m, int_item(4), ext_m))
 			goto out;
 	}
+	uv = uv || prf != NULL; /* as at create: PRF wants the UV output */
 	if (uv) {
 		if ((opt_m = cbor_new_definite_map(1)) == NULL ||
 		    !map_put(opt_m, text_item("uv"), cbor_build_bool(true)))

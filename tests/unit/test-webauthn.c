@@ -450,9 +450,11 @@ test_create_prf(void **state)
 	cbor_decref(&m);
 	cable_webauthn_request_free(&req);
 
-	/* "prf": {} asks only whether PRF is enabled. */
-	req = begin_ok(true, "https://example.com", "{" CREATE_BASE ",\"extensions\":{\"prf\":{}}}");
+	/* "prf": {} asks only whether PRF is enabled; it raises UV over "discouraged". */
+	req = begin_ok(true, "https://example.com", "{" CREATE_BASE ",\"extensions\":{\"prf\":{}},"
+	    "\"authenticatorSelection\":{\"userVerification\":\"discouraged\"}}");
 	m = load_request(req, &cmd);
+	assert_true_item(cable_cbor_map_get_str(cable_cbor_map_get_int(m, 7), "uv"));
 	prf = cable_cbor_map_get_str(cable_cbor_map_get_int(m, 6), "prf");
 	assert_non_null(prf);
 	assert_true(cbor_isa_map(prf));
@@ -514,7 +516,15 @@ test_get_allow_and_prf(void **state)
 	assert_bstr(cable_cbor_map_get_str(pairs[1].value, "first"), want, 32);
 	assert_null(cable_cbor_map_get_str(pairs[1].value, "second"));
 	opt = cable_cbor_map_get_int(m, 5);
-	assert_null(opt); /* discouraged: no uv */
+	assert_non_null(opt); /* discouraged, but prf raises UV as Chrome does */
+	assert_true_item(cable_cbor_map_get_str(opt, "uv"));
+	cbor_decref(&m);
+	cable_webauthn_request_free(&req);
+	/* Without prf, discouraged means no uv. */
+	req = begin_ok(false, "https://example.com",
+	    "{\"challenge\":\"" CHALLENGE_B64 "\",\"userVerification\":\"discouraged\"}");
+	m = load_request(req, &cmd);
+	assert_null(cable_cbor_map_get_int(m, 5));
 	cbor_decref(&m);
 	cable_webauthn_request_free(&req);
 
