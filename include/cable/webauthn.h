@@ -34,8 +34,7 @@
  *     "origin":origin,"crossOrigin":false}; clientDataHash = SHA-256 of it;
  *   - userVerification "required" and "preferred" (the default) -> uv:true (a phone always has
  *     built-in UV), "discouraged" -> uv omitted unless prf is requested (Chrome raises UV for
- *     PRF). "required" additionally makes finish demand the
- *     UV flag;
+ *     PRF). "required" additionally makes finish demand the UV flag;
  *   - residentKey "required"/"preferred" (or requireResidentKey true when residentKey is absent)
  *     -> rk:true, otherwise rk omitted;
  *   - pubKeyCredParams in order (entries whose type is not "public-key" skipped; an empty list
