@@ -682,6 +682,32 @@ test_option_errors(void **state)
 		expect_err(true, "https://example.com", s, CABLE_ERR_TOO_BIG, "options: larger than");
 		free(s);
 		expect_err(true, "https://example.com", NULL, CABLE_ERR_ARG, "options: missing");
+		/* Per-member caps. */
+		s = malloc(64 * 1024);
+		{
+			size_t n = (size_t)sprintf(s, "{" CH_OK ",\"allowCredentials\":[");
+			for (unsigned i = 0; i <= CABLE_WEBAUTHN_MAX_CREDENTIALS; i++)
+				n += (size_t)sprintf(s + n, "%s{\"type\":\"public-key\",\"id\":\"AQ\"}",
+				    i ? "," : "");
+			sprintf(s + n, "]}");
+		}
+		expect_err(false, "https://example.com", s, CABLE_ERR_WEBAUTHN_OPTIONS,
+		    "options.allowCredentials: more than 256 entries");
+		{
+			size_t n = (size_t)sprintf(s, "{\"challenge\":\"");
+			memset(s + n, 'A', 1400);
+			sprintf(s + n + 1400, "\"}");
+		}
+		expect_err(false, "https://example.com", s, CABLE_ERR_WEBAUTHN_OPTIONS,
+		    "options.challenge: longer than 1024 bytes");
+		{
+			size_t n = (size_t)sprintf(s, "{\"rp\":{\"name\":\"");
+			memset(s + n, 'x', 1025);
+			sprintf(s + n + 1025, "\"}," USER_OK "," CH_OK "," PK_OK "}");
+		}
+		expect_err(true, "https://example.com", s, CABLE_ERR_WEBAUTHN_OPTIONS,
+		    "options.rp.name: longer than 1024 bytes");
+		free(s);
 		assert_int_equal(cable_webauthn_get_begin("https://example.com", "{}", NULL, &msg),
 		    CABLE_ERR_ARG);
 		free(msg);
