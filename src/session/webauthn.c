@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
@@ -1481,10 +1482,16 @@ rsa_spki(const uint8_t *n, size_t n_len, const uint8_t *e, size_t e_len, uint8_t
 	    EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1 ||
 	    (len = i2d_PUBKEY(pkey, &der)) <= 0)
 		goto out;
-	*out = der;
+	/* Callers release with free(), OpenSSL's buffer with OPENSSL_free(): copy. */
+	if ((*out = malloc((size_t)len)) == NULL) {
+		r = CABLE_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(*out, der, (size_t)len);
 	*out_len = (size_t)len;
 	r = 0;
 out:
+	OPENSSL_free(der);
 	EVP_PKEY_free(pkey);
 	EVP_PKEY_CTX_free(pctx);
 	OSSL_PARAM_free(params);
