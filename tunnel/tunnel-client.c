@@ -596,6 +596,9 @@ client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
 	return 0;
 }
 
+/* The client's own idle timer replaces lws's validity pings (see tunnel-server.c). */
+static const lws_retry_bo_t client_retry = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
+
 static const struct lws_protocols client_protocols[] = {
 	{SUBPROTOCOL, client_cb, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
@@ -644,6 +647,7 @@ cable_tunnel_client_new(struct cable_loop *loop, const struct cable_tunnel_clien
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = client_protocols;
+	info.retry_and_idle_policy = &client_retry;
 	info.vhost_name = "cable-tunnel-client";
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	if (c->ca_file != NULL) {

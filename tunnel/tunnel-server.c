@@ -26,7 +26,7 @@
  * lws keeps an rx buffer of this size per WebSocket for the connection's whole life; it is the
  * largest per-tunnel cost, so it stays small: longer messages arrive in pieces and are joined.
  */
-#define SRV_RX_BUFFER 512
+#define SRV_RX_BUFFER 128
 #define SIDE_NEW 0
 #define SIDE_CONNECT 1
 #define SIDE_HTTP 2
@@ -778,6 +778,12 @@ srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
  * Static, because lws may still call into a destroyed vhost's protocols until the context goes;
  * by then every connection has been detached from the server (see cable_tunnel_server_free).
  */
+/*
+ * No lws validity (ping) timers: lws re-inserts a connection's timer into one sorted list on
+ * every message, which costs O(connections) each time; tunnels have their own lifetime instead.
+ */
+static const lws_retry_bo_t srv_retry = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
+
 static const struct lws_protocols srv_protocols[] = {
 	{"http", srv_callback, 0, 0, 0, NULL, 0},
 	{SUBPROTOCOL, srv_callback, 0, SRV_RX_BUFFER, 0, NULL, 0},
@@ -829,6 +835,7 @@ cable_tunnel_server_new(struct cable_loop *loop, const struct cable_tunnel_serve
 	info.port = cfg->port;
 	info.iface = cfg->listen_addr;
 	info.protocols = srv_protocols;
+	info.retry_and_idle_policy = &srv_retry;
 	info.vhost_name = "cable-tunneld";
 	info.user = srv;
 	if (cfg->listen_addr != NULL && strchr(cfg->listen_addr, ':') == NULL)
