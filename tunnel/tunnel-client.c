@@ -67,8 +67,9 @@ struct cable_tunnel {
 	struct cable_relay_queue out;
 	struct cable_relay_msg *partial;
 	uint64_t last_activity;
-	lws_sorted_usec_list_t sul_timer; /* connect deadline, then idle checks */
-	lws_sorted_usec_list_t sul_later; /* closed() delivery and redirects, outside lws callbacks */
+	/* Loop timers (exact on any event library): deadline, and work done outside lws callbacks. */
+	struct cable_loop_timer *timer; /* connect deadline, then idle checks */
+	struct cable_loop_timer *later; /* closed() delivery and redirects */
 };
 
 static int tunnel_connect(struct cable_tunnel *t);
@@ -263,18 +264,37 @@ detach_wsi(struct cable_tunnel *t)
 	if (t->wsi != NULL) {
 		lws_set_opaque_user_data(t->wsi, NULL);
 		lws_set_timeout(t->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		lws_cancel_service(t->c->ctx);
 		t->wsi = NULL;
 	}
 }
 
 static void
-deliver_closed(lws_sorted_usec_list_t *sul)
+set_timer(struct cable_tunnel *t, struct cable_loop_timer **slot, uint64_t usec,
+    cable_loop_timer_cb cb)
 {
-	struct cable_tunnel *t = lws_container_of(sul, struct cable_tunnel, sul_later);
+	struct cable_loop *loop = t->c->loop;
+
+	loop->ops->timer_del(slot);
+	/* On OOM the timer is missing: the tunnel then ends only by its connection. */
+	loop->ops->timer_add(loop, usec, cb, t, slot);
+}
+
+static void
+cancel_timer(struct cable_tunnel *t, struct cable_loop_timer **slot)
+{
+	if (t->c != NULL)
+		t->c->loop->ops->timer_del(slot);
+}
+
+static void
+deliver_closed(void *arg)
+{
+	struct cable_tunnel *t = arg;
 
 	if (t->state != T_DONE)
 		return;
-	lws_sul_cancel(&t->sul_timer);
+	cancel_timer(t, &t->timer);
 	if (t->cbs.closed)
 		t->cbs.closed(t->arg, t, t->err);
 }
@@ -290,14 +310,14 @@ finish(struct cable_tunnel *t, int err)
 	detach_wsi(t);
 	cable_relay_queue_clear(&t->out);
 	cable_relay_msg_free(&t->partial);
-	lws_sul_cancel(&t->sul_timer);
-	lws_sul_schedule(t->c->ctx, 0, &t->sul_later, deliver_closed, 1);
+	cancel_timer(t, &t->timer);
+	set_timer(t, &t->later, 0, deliver_closed);
 }
 
 static void
-timer_fired(lws_sorted_usec_list_t *sul)
+timer_fired(void *arg)
 {
-	struct cable_tunnel *t = lws_container_of(sul, struct cable_tunnel, sul_timer);
+	struct cable_tunnel *t = arg;
 	uint64_t now = mono_usec(), idle = (uint64_t)t->c->cfg.idle_timeout_ms * 1000u;
 
 	if (t->state == T_CONNECTING) {
@@ -311,14 +331,13 @@ timer_fired(lws_sorted_usec_list_t *sul)
 		finish(t, CABLE_ERR_TIMEOUT);
 		return;
 	}
-	lws_sul_schedule(t->c->ctx, 0, &t->sul_timer, timer_fired,
-	    (lws_usec_t)(t->last_activity + idle - now));
+	set_timer(t, &t->timer, t->last_activity + idle - now, timer_fired);
 }
 
 static void
-redirect_later(lws_sorted_usec_list_t *sul)
+redirect_later(void *arg)
 {
-	struct cable_tunnel *t = lws_container_of(sul, struct cable_tunnel, sul_later);
+	struct cable_tunnel *t = arg;
 	int r;
 
 	if (t->state != T_CONNECTING)
@@ -389,7 +408,7 @@ connection_error(struct cable_tunnel *t, struct lws *wsi, const char *why)
 		/* This wsi is on its way out; the next request starts outside its callback. */
 		lws_set_opaque_user_data(wsi, NULL);
 		t->wsi = NULL;
-		lws_sul_schedule(t->c->ctx, 0, &t->sul_later, redirect_later, 1);
+		set_timer(t, &t->later, 0, redirect_later);
 		return;
 	}
 	if (status >= 400) {
@@ -545,8 +564,7 @@ client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
 			return -1;
 		t->state = t->state == T_CLOSING ? T_CLOSING : T_OPEN;
 		t->last_activity = mono_usec();
-		lws_sul_schedule(t->c->ctx, 0, &t->sul_timer, timer_fired,
-		    (lws_usec_t)t->c->cfg.idle_timeout_ms * 1000);
+		set_timer(t, &t->timer, (uint64_t)t->c->cfg.idle_timeout_ms * 1000, timer_fired);
 		if (t->out.head != NULL || t->state == T_CLOSING)
 			lws_callback_on_writable(wsi);
 		if (t->cbs.opened)
@@ -681,8 +699,8 @@ cable_tunnel_client_free(struct cable_tunnel_client **pc)
 		detach_wsi(t);
 		t->state = T_DONE;
 		t->err = CABLE_ERR_CANCELLED;
-		lws_sul_cancel(&t->sul_timer);
-		lws_sul_cancel(&t->sul_later);
+		cancel_timer(t, &t->timer);
+		cancel_timer(t, &t->later);
 		lws_dll2_remove(&t->list);
 		t->c = NULL;
 	} lws_end_foreach_dll_safe(d, d1);
@@ -821,8 +839,7 @@ tunnel_start(struct cable_tunnel *t)
 {
 	int r;
 
-	lws_sul_schedule(t->c->ctx, 0, &t->sul_timer, timer_fired,
-	    (lws_usec_t)t->c->cfg.connect_timeout_ms * 1000);
+	set_timer(t, &t->timer, (uint64_t)t->c->cfg.connect_timeout_ms * 1000, timer_fired);
 	if ((r = tunnel_connect(t)) != 0)
 		finish(t, r);
 	return 0;
@@ -948,8 +965,8 @@ cable_tunnel_free(struct cable_tunnel **pt)
 		return;
 	detach_wsi(t);
 	if (t->c != NULL) {
-		lws_sul_cancel(&t->sul_timer);
-		lws_sul_cancel(&t->sul_later);
+		cancel_timer(t, &t->timer);
+		cancel_timer(t, &t->later);
 		lws_dll2_remove(&t->list);
 	}
 	cable_relay_queue_clear(&t->out);

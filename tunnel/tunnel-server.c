@@ -91,7 +91,8 @@ struct cable_tunnel_server {
 	size_t nbuckets;
 	uint64_t seed;
 	lws_dll2_owner_t live, pending;
-	lws_sorted_usec_list_t sul_live, sul_pending;
+	/* Loop timers, not lws suls: they stay exact on every event library the loop may use. */
+	struct cable_loop_timer *timer_live, *timer_pending;
 	struct cable_tunnel_server_stats st;
 	uint64_t hist[NBUCKETS + 1];
 	double hist_sum;
@@ -288,6 +289,7 @@ side_kill(struct tunnel *t, int side, enum lws_close_status status, const char *
 		lws_callback_on_writable(wsi);
 	} else {
 		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		lws_cancel_service(lws_get_context(wsi));
 	}
 }
 
@@ -314,9 +316,9 @@ side_gone(struct cable_tunnel_server *srv, struct conn *c, struct lws *wsi)
 }
 
 static void
-expire_live(lws_sorted_usec_list_t *sul)
+expire_live(void *arg)
 {
-	struct cable_tunnel_server *srv = lws_container_of(sul, struct cable_tunnel_server, sul_live);
+	struct cable_tunnel_server *srv = arg;
 	uint64_t now = now_usec(), life = (uint64_t)srv->cfg.lifetime_ms * 1000u;
 
 	/* Tunnels are in creation order and share one lifetime: the head is always the oldest. */
@@ -335,10 +337,9 @@ expire_live(lws_sorted_usec_list_t *sul)
 }
 
 static void
-expire_pending(lws_sorted_usec_list_t *sul)
+expire_pending(void *arg)
 {
-	struct cable_tunnel_server *srv =
-	    lws_container_of(sul, struct cable_tunnel_server, sul_pending);
+	struct cable_tunnel_server *srv = arg;
 	uint64_t now = now_usec(), wait = (uint64_t)srv->cfg.connect_wait_ms * 1000u;
 
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&srv->pending)) {
@@ -364,8 +365,10 @@ schedule_live(struct cable_tunnel_server *srv)
 		return;
 	t = lws_container_of(d, struct tunnel, live);
 	due = t->created_us + (uint64_t)srv->cfg.lifetime_ms * 1000u;
-	lws_sul_schedule(srv->ctx, 0, &srv->sul_live, expire_live,
-	    (lws_usec_t)(due > now ? due - now : 1));
+	srv->loop->ops->timer_del(&srv->timer_live);
+	/* Without a timer the tunnel still ends: its sides are closed when their peers go. */
+	srv->loop->ops->timer_add(srv->loop, due > now ? due - now : 1, expire_live, srv,
+	    &srv->timer_live);
 }
 
 static void
@@ -379,8 +382,9 @@ schedule_pending(struct cable_tunnel_server *srv)
 		return;
 	t = lws_container_of(d, struct tunnel, pending);
 	due = t->created_us + (uint64_t)srv->cfg.connect_wait_ms * 1000u;
-	lws_sul_schedule(srv->ctx, 0, &srv->sul_pending, expire_pending,
-	    (lws_usec_t)(due > now ? due - now : 1));
+	srv->loop->ops->timer_del(&srv->timer_pending);
+	srv->loop->ops->timer_add(srv->loop, due > now ? due - now : 1, expire_pending, srv,
+	    &srv->timer_pending);
 }
 
 /* ---- HTTP side --------------------------------------------------------------------------------- */
@@ -869,8 +873,8 @@ cable_tunnel_server_free(struct cable_tunnel_server **psrv)
 
 	if (psrv == NULL || (srv = *psrv) == NULL)
 		return;
-	lws_sul_cancel(&srv->sul_live);
-	lws_sul_cancel(&srv->sul_pending);
+	srv->loop->ops->timer_del(&srv->timer_live);
+	srv->loop->ops->timer_del(&srv->timer_pending);
 	srv->idle = NULL;
 	/*
 	 * lws closes a destroyed vhost's connections only later (at the latest with the context), so

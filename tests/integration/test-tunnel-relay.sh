@@ -64,6 +64,18 @@ TID3=$(random_tid)
 $CLIENT --server "266=$URL" --domain 266 --close new "$TID3" >"$WORK/dom.out"
 expect_line "$WORK/dom.out" '^opened routing=0a0b0c' "per-domain server override used"
 
+# The same relay with the server on lws's poll() loop instead of epoll (libev).
+start_tunneld PL --routing-id 0b0b0b --event-lib poll
+TID=$(random_tid)
+$CLIENT --server "ws://127.0.0.1:$PORT_PL" --echo --expect 1 --close new "$TID" >"$WORK/pphone.out" &
+PHONE=$!
+PIDS+=("$PHONE")
+wait_file "$WORK/pphone.out" '^opened'
+$CLIENT --server "ws://127.0.0.1:$PORT_PL" --send 5a5a --expect 1 connect 0b0b0b "$TID" >"$WORK/pdesk.out"
+wait "$PHONE" || true
+expect_line "$WORK/pdesk.out" '^message 2 5a5a$' "poll() server: relayed both ways"
+expect_line "$WORK/pdesk.out" '^closed ok status=1000' "poll() server: closed normally"
+
 # ---- wss with a certificate made now -----------------------------------------------------------
 cd "$WORK"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
