@@ -15,19 +15,11 @@
 #include "cable/tunnel.h"
 #include "cable/tunnel-url.h"
 #include "relay-queue.h"
+#include "tunnel-target.h"
 
 #define SUBPROTOCOL "fido.cable"
-#define URL_PART_MAX 256
 #define NDOMAINS 65536
 
-/* Where one request goes. */
-struct target {
-	bool tls;
-	int port;
-	char host[URL_PART_MAX];     /* without IPv6 brackets, for connect() */
-	char hostport[URL_PART_MAX]; /* as in the URL, for Host and Origin */
-	char path[URL_PART_MAX * 2];
-};
 
 struct domain_override {
 	struct domain_override *next;
@@ -55,7 +47,7 @@ struct cable_tunnel {
 	struct cable_tunnel_cbs cbs;
 	void *arg;
 	enum tunnel_state state;
-	struct target tgt;
+	struct cable_tunnel_target tgt;
 	char *client_payload_hex; /* contact only */
 	bool signal;
 	bool is_new;
@@ -76,117 +68,15 @@ static int tunnel_connect(struct cable_tunnel *t);
 
 /* ---- URLs ---------------------------------------------------------------------------------- */
 
-static bool
-is_loopback(const char *host)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (strcasecmp(host, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6);
-	return false;
-}
-
-static bool
-path_char_ok(unsigned char ch)
-{
-	return isalnum(ch) || strchr("/-._~!$&'()*+,;=:@%", ch) != NULL;
-}
-
-/*
- * "ws[s]://host[:port][/path]" (http and https are taken as ws and wss, as in a redirect).
- * With keep_path the path is kept whole (redirect target); otherwise it is a prefix.
- */
-static int
-target_parse(const char *url, struct target *tg)
-{
-	const char *p, *h, *hend, *a;
-	size_t n;
-	long port = -1;
-
-	memset(tg, 0, sizeof(*tg));
-	if (strncasecmp(url, "wss://", 6) == 0) {
-		tg->tls = true;
-		p = url + 6;
-	} else if (strncasecmp(url, "ws://", 5) == 0) {
-		p = url + 5;
-	} else if (strncasecmp(url, "https://", 8) == 0) {
-		tg->tls = true;
-		p = url + 8;
-	} else if (strncasecmp(url, "http://", 7) == 0) {
-		p = url + 7;
-	} else {
-		return CABLE_ERR_TUNNEL_URL;
-	}
-	a = p + strcspn(p, "/");
-	if (memchr(p, '@', (size_t)(a - p)) != NULL || a == p)
-		return CABLE_ERR_TUNNEL_URL;
-	if (*p == '[') {
-		h = p + 1;
-		if ((hend = memchr(h, ']', (size_t)(a - h))) == NULL)
-			return CABLE_ERR_TUNNEL_URL;
-		p = hend + 1;
-	} else {
-		h = p;
-		hend = p + strcspn(p, ":/");
-		p = hend;
-	}
-	if (*p == ':') {
-		char *e;
-
-		if (!isdigit((unsigned char)p[1]))
-			return CABLE_ERR_TUNNEL_URL;
-		errno = 0;
-		port = strtol(p + 1, &e, 10);
-		if (errno || e != a || port < 1 || port > 65535)
-			return CABLE_ERR_TUNNEL_URL;
-	} else if (p != a) {
-		return CABLE_ERR_TUNNEL_URL;
-	}
-	n = (size_t)(hend - h);
-	if (n == 0 || n >= sizeof(tg->host) || (size_t)(a - (url + 0)) >= sizeof(tg->hostport) + 8)
-		return CABLE_ERR_TUNNEL_URL;
-	memcpy(tg->host, h, n);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)tg->host[i];
-
-		if (!isalnum(ch) && ch != '.' && ch != '-' && ch != ':' && ch != '_')
-			return CABLE_ERR_TUNNEL_URL;
-	}
-	{
-		const char *auth = strstr(url, "://") + 3;
-		size_t an = (size_t)(a - auth);
-
-		if (an >= sizeof(tg->hostport))
-			return CABLE_ERR_TUNNEL_URL;
-		memcpy(tg->hostport, auth, an);
-	}
-	tg->port = port > 0 ? (int)port : tg->tls ? 443 : 80;
-	n = strlen(a);
-	if (n >= sizeof(tg->path))
-		return CABLE_ERR_TUNNEL_URL;
-	for (size_t i = 0; i < n; i++)
-		if (!path_char_ok((unsigned char)a[i]))
-			return CABLE_ERR_TUNNEL_URL;
-	memcpy(tg->path, a, n + 1);
-	if (!tg->tls && !is_loopback(tg->host))
-		return CABLE_ERR_TUNNEL_INSECURE;
-	return 0;
-}
-
 int
 cable_tunnel_url_check(const char *url)
 {
-	struct target tg;
+	struct cable_tunnel_target tg;
 	int r;
 
 	if (url == NULL || strncasecmp(url, "http", 4) == 0)
 		return CABLE_ERR_TUNNEL_URL;
-	if ((r = target_parse(url, &tg)) != 0)
+	if ((r = cable_tunnel_target_parse(url, &tg)) != 0)
 		return r;
 	if (strchr(tg.path, '?') || strchr(tg.path, '#'))
 		return CABLE_ERR_TUNNEL_URL;
@@ -230,7 +120,7 @@ target_for(struct cable_tunnel *t, uint16_t domain_id, const char *core_url)
 
 	if ((r = cable_tunnel_client_server_url(t->c, domain_id, &base)) != 0)
 		return r;
-	if ((r = target_parse(base, &t->tgt)) != 0)
+	if ((r = cable_tunnel_target_parse(base, &t->tgt)) != 0)
 		goto out;
 	/* A trailing slash on the prefix would make an empty segment. */
 	bl = strlen(t->tgt.path);
@@ -358,8 +248,8 @@ http_status_error(int status)
 static void
 connection_error(struct cable_tunnel *t, struct lws *wsi, const char *why)
 {
-	char loc[URL_PART_MAX * 2];
-	struct target tg;
+	char loc[CABLE_TUNNEL_URL_PART_MAX * 2];
+	struct cable_tunnel_target tg;
 	int status = (int)lws_http_client_http_response(wsi);
 	int n, r;
 
@@ -392,7 +282,7 @@ connection_error(struct cable_tunnel *t, struct lws *wsi, const char *why)
 				return;
 			}
 			memcpy(tg.path, loc, (size_t)n + 1);
-		} else if ((r = target_parse(loc, &tg)) != 0) {
+		} else if ((r = cable_tunnel_target_parse(loc, &tg)) != 0) {
 			finish(t, r);
 			return;
 		}
@@ -782,7 +672,7 @@ static int
 tunnel_connect(struct cable_tunnel *t)
 {
 	struct lws_client_connect_info ci;
-	char origin[URL_PART_MAX + 8];
+	char origin[CABLE_TUNNEL_URL_PART_MAX + 8];
 	struct lws *w;
 
 	memset(&ci, 0, sizeof(ci));

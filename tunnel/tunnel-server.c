@@ -20,6 +20,7 @@
 #include "cable/tunnel-url.h"
 #include "relay-queue.h"
 #include "source-table.h"
+#include "tunnel-target.h"
 
 #define SUBPROTOCOL "fido.cable"
 /*
@@ -444,20 +445,11 @@ request_bytes(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c)
 static bool
 wants_subprotocol(struct lws *wsi)
 {
-	char buf[256], *p, *save = NULL;
+	char buf[256];
 
 	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_PROTOCOL) <= 0)
 		return false;
-	for (p = strtok_r(buf, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		size_t l = strlen(p);
-		while (l > 0 && (p[l - 1] == ' ' || p[l - 1] == '\t'))
-			p[--l] = '\0';
-		if (strcmp(p, SUBPROTOCOL) == 0)
-			return true;
-	}
-	return false;
+	return cable_tunnel_token_listed(buf, SUBPROTOCOL);
 }
 
 /*
