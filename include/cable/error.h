@@ -76,6 +76,10 @@
 	X(CABLE_ERR_BT_BUS, -207, "cannot reach the system bus")                                 \
                                                                                              \
 	X(CABLE_ERR_SESSION, -300, "session failed")                                             \
+	X(CABLE_ERR_WEBAUTHN_OPTIONS, -350, "invalid WebAuthn options")                           \
+	X(CABLE_ERR_WEBAUTHN_ORIGIN, -351, "origin not allowed for WebAuthn")                     \
+	X(CABLE_ERR_WEBAUTHN_RP_ID, -352, "RP ID is not valid for the origin")                    \
+	X(CABLE_ERR_WEBAUTHN_RESPONSE, -353, "authenticator response fails a WebAuthn check")     \
                                                                                              \
 	X(CABLE_ERR_CTAPHID, -400, "CTAPHID protocol error")                                     \
 	X(CABLE_ERR_STORE, -401, "credential store is corrupt or unreadable")                    \

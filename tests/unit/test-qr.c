@@ -347,7 +347,7 @@ static void
 test_decode_rejections(void **state)
 {
 	/* {0: 33 bytes, 1: 16 bytes} with each field broken in turn. */
-	uint8_t good[2 + 2 + 33 + 2 + 16], buf[sizeof(good) + 8];
+	uint8_t good[2 + 2 + 33 + 2 + 16], buf[sizeof(good) + 16];
 	struct cable_qr qr;
 	struct tv_env e;
 	uint8_t key[CABLE_QR_KEY_LEN], *cbor;
@@ -401,6 +401,25 @@ test_decode_rejections(void **state)
 	memcpy(buf, good, sizeof(good));
 	buf[sizeof(good)] = 0x00;
 	assert_int_equal(cable_qr_decode(buf, sizeof(good) + 1, &qr), CABLE_ERR_CBOR);
+	/* Key 4 as a float (f16/f32/f64) is a type error, not a libcbor assertion (found by fuzz-qr). */
+	{
+		static const uint8_t floats[][9] = {{0xf9, 0x3c, 0x00}, {0xfa, 0x3f, 0x80, 0, 0},
+		    {0xfb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0}};
+		static const size_t flen[] = {3, 5, 9};
+		for (size_t i = 0; i < 3; i++) {
+			memcpy(buf, good, sizeof(good));
+			buf[0] = 0xa3;
+			buf[sizeof(good)] = 0x04;
+			memcpy(buf + sizeof(good) + 1, floats[i], flen[i]);
+			assert_int_equal(cable_qr_decode(buf, sizeof(good) + 1 + flen[i], &qr), CABLE_ERR_CBOR_TYPE);
+		}
+		/* null and undefined are simple values but not bools. */
+		buf[sizeof(good) + 1] = 0xf6;
+		assert_int_equal(cable_qr_decode(buf, sizeof(good) + 2, &qr), CABLE_ERR_CBOR_TYPE);
+		buf[sizeof(good) + 1] = 0xf5;
+		assert_int_equal(cable_qr_decode(buf, sizeof(good) + 2, &qr), 0);
+		assert_true(qr.has_supports_linking && qr.supports_linking);
+	}
 	/* A non-map top-level item. */
 	assert_int_equal(cable_qr_decode((const uint8_t *)"\x80", 1, &qr), CABLE_ERR_CBOR_TYPE);
 	/* Nothing after the prefix. */
