@@ -111,14 +111,14 @@ cd - >/dev/null
 # ---- SIGTERM: no new tunnels, active ones finish, exit 0 ---------------------------------------
 start_tunneld D --routing-id 0d0d0d --drain-timeout 20
 TID=$(random_tid)
-$WSRAW client --port "$PORT_D" --path "/cable/new/$TID" sleep:1.5 bin:aa sleep:0.3 close >"$WORK/dphone.out" &
+$WSRAW client --port "$PORT_D" --path "/cable/new/$TID" sleep:2.5 bin:aa sleep:0.3 close >"$WORK/dphone.out" &
 DP=$!
 PIDS+=("$DP")
-sleep 0.3
+wait_file "$WORK/dphone.out" '^routing'
 $WSRAW client --port "$PORT_D" --path "/cable/connect/0D0D0D/$TID" >"$WORK/ddesk.out" &
 DD=$!
 PIDS+=("$DD")
-sleep 0.3
+wait_file "$WORK/ddesk.out" '^subprotocol'
 kill -TERM "$PID_D"
 sleep 0.2
 $WSRAW client --port "$PORT_D" --path "/cable/new/$(random_tid)" >"$WORK/dnew.out"
@@ -139,7 +139,7 @@ expect_line "$WORK/D.err" 'no tunnels left' "drain logged"
 start_tunneld E --drain-timeout 1
 $WSRAW client --port "$PORT_E" --path "/cable/new/$(random_tid)" --timeout 8 >"$WORK/ephone.out" &
 PIDS+=("$!")
-sleep 0.3
+wait_file "$WORK/ephone.out" '^routing'
 kill -TERM "$PID_E"
 rc=0
 T0=$(date +%s%N)
