@@ -2,7 +2,7 @@
 #   bus_setup                          temp dir, cleanup trap (kills everything started here)
 #   bus_start [POLICY_XML]             dbus-daemon; exports DBUS_SYSTEM_BUS_ADDRESS
 #   fake_start [fake-bluez args...]    fake org.bluez (default adapters hci0,hci1), waits until ready
-#   fake_stop                          SIGTERM to the fake, waits for it
+#   fake_stop                          SIGTERM to the fake; returns its exit status (0 = clean)
 #   fake_ctl METHOD SIG ARGS...        call org.cablebridge.FakeBluez1 (busctl syntax)
 #   fake_stat ADAPTER KEY              one counter from GetStats (StartDiscovery, Devices, ...)
 #   bg CMD...                          start a background process that the trap will stop
@@ -91,8 +91,10 @@ fake_start() {
 }
 
 fake_stop() {
+	local rc=0
 	kill -TERM "$FAKE_PID" 2>/dev/null || true
-	wait "$FAKE_PID" 2>/dev/null || true
+	wait "$FAKE_PID" || rc=$?
+	return $rc
 }
 
 fake_ctl() {

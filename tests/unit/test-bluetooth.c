@@ -9,6 +9,7 @@
 #include "bus-env.h"
 #include "cable/bluetooth.h"
 #include "cable/error.h"
+#include "cable/loop-lws.h"
 #include "loop-poll.h"
 #include "tv.h"
 
@@ -29,6 +30,7 @@ struct rec {
 	/* re-entrancy: free the object from inside a callback */
 	struct cable_bt_scanner **free_scanner_on_payload, **free_scanner_on_error;
 	struct cable_bt_advertiser **free_adv_on_registered;
+	bool quit_on_payload;
 };
 
 struct fixture {
@@ -55,6 +57,8 @@ on_payload(void *arg, uint16_t uuid, const uint8_t *data, size_t len, const char
 		r->rssi[r->npayload] = rssi;
 	}
 	r->npayload++;
+	if (r->quit_on_payload)
+		r->loop->ops->quit(r->loop, 7);
 	if (r->free_scanner_on_payload != NULL)
 		cable_bt_scanner_free(r->free_scanner_on_payload);
 }
@@ -847,6 +851,50 @@ test_readiness_no_adv_manager(void **state)
 	assert_int_equal(rd.advertising, CABLE_ERR_UNSUPPORTED);
 }
 
+static void
+lws_deadline(void *arg)
+{
+	struct cable_loop *loop = arg;
+
+	loop->ops->quit(loop, CABLE_ERR_TIMEOUT);
+}
+
+/* The same exchange in the production loop: sd-bus fd adopted by lws, timeouts as lws timers. */
+static void
+test_lws_loop(void **state)
+{
+	struct fixture *f = *state;
+	int fds0 = proc_fd_count();
+	struct cable_loop *loop = cable_loop_lws_new(NULL);
+	struct cable_loop_timer *deadline = NULL;
+	struct rec rs = {0}, ra = {0};
+	struct cable_bt_opts o0 = {.adapter = "hci0"}, o1 = {.adapter = "hci1"};
+	struct cable_bt_scanner *s;
+	struct cable_bt_advertiser *a;
+
+	assert_non_null(loop);
+	rs.loop = ra.loop = loop;
+	rs.quit_on_payload = true;
+	s = cable_bt_scanner_new(loop, &o0, &scan_cbs, &rs);
+	a = cable_bt_advertiser_new(loop, &o1, CABLE_BT_UUID_GOOGLE, advert20, 20, &adv_cbs, &ra);
+	assert_int_equal(cable_bt_scanner_start(s), 0);
+	assert_int_equal(cable_bt_advertiser_start(a), 0);
+	assert_int_equal(loop->ops->timer_add(loop, 5000000, lws_deadline, loop, &deadline), 0);
+	assert_int_equal(cable_loop_lws_run(loop), 7);
+	loop->ops->timer_del(&deadline);
+	assert_true(rs.started);
+	assert_true(ra.registered);
+	assert_int_equal(rs.npayload, 1);
+	assert_int_equal(rs.uuid[0], CABLE_BT_UUID_GOOGLE);
+	assert_memory_equal(rs.data[0], advert20, 20);
+	cable_bt_advertiser_free(&a);
+	cable_bt_scanner_free(&s);
+	assert_int_equal(fake_wait_stat(&f->env, "hci1", "Unregistered", 1, 3000), 1);
+	assert_int_equal(fake_wait_stat(&f->env, "hci0", "StopDiscovery", 1, 3000), 1);
+	cable_loop_lws_free(&loop);
+	assert_int_equal(proc_fd_count(), fds0);
+}
+
 int
 main(void)
 {
@@ -872,6 +920,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_free_inside_callbacks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_leaks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readiness, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lws_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readiness_no_adv_manager, setup_no_adv_manager,
 		    teardown),
 	};
