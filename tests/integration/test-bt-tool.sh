@@ -47,14 +47,36 @@ done
 bg "$BT_TOOL" scan --adapter hci0 --count 3 --timeout 2 >"$BUS_DIR/scan.foreign"
 scan_pid=$LAST_PID
 wait_line "$BUS_DIR/scan.foreign" '^started'
-fake_ctl InjectAdvert 'ssna{say}b' hci0 11:22:33:44:55:01 -- -60 1 feaa $(hex_ay "$HEX") false
-fake_ctl InjectAdvert 'ssna{say}b' hci0 11:22:33:44:55:02 -- -61 1 fde2 $(hex_ay "${HEX:0:38}") false
-fake_ctl AddDevice sssn hci0 11:22:33:44:55:03 Keyboard -- -62
+fake_ctl inject hci0 11:22:33:44:55:01 -60 feaa "$HEX"
+fake_ctl inject hci0 11:22:33:44:55:02 -61 fde2 "${HEX:0:38}"
+fake_ctl add-device hci0 11:22:33:44:55:03 Keyboard -62
 rc=0; wait "$scan_pid" || rc=$?
 [ "$rc" -eq 124 ] || fail "foreign scan should time out with one payload, exited $rc"
 [ "$(grep -c '^payload' "$BUS_DIR/scan.foreign")" = 1 ] || fail "foreign adverts leaked through"
 grep -q "^payload fde2 ${HEX:0:38} 11:22:33:44:55:02 -61$" "$BUS_DIR/scan.foreign" ||
 	fail "19-byte fde2 advert not handed on: $(cat "$BUS_DIR/scan.foreign")"
+
+# Injected faults through the control tool.
+fake_ctl fail-next hci0 StartDiscovery org.bluez.Error.InProgress "Operation already in progress" 1
+rc=0; "$BT_TOOL" scan --adapter hci0 --timeout 5 >"$BUS_DIR/scan.busy" || rc=$?
+[ "$rc" -eq 1 ] || fail "refused discovery: exit $rc"
+grep -qx 'error CABLE_ERR_BT_DISCOVERY org.bluez.Error.InProgress: Operation already in progress' \
+	"$BUS_DIR/scan.busy" || fail "refused discovery: $(cat "$BUS_DIR/scan.busy")"
+bg "$BT_TOOL" scan --adapter hci0 --timeout 20 >"$BUS_DIR/scan.off"
+scan_pid=$LAST_PID
+wait_line "$BUS_DIR/scan.off" '^started'
+fake_ctl power hci0 off
+rc=0; wait "$scan_pid" || rc=$?
+[ "$rc" -eq 1 ] && grep -q '^error CABLE_ERR_BT_NOT_POWERED ' "$BUS_DIR/scan.off" ||
+	fail "power off: $(cat "$BUS_DIR/scan.off")"
+fake_ctl power hci0 on
+bg "$BT_TOOL" advertise "$HEX" --adapter hci1 --timeout 20 >"$BUS_DIR/adv.removed"
+adv_pid=$LAST_PID
+wait_line "$BUS_DIR/adv.removed" '^registered'
+fake_ctl remove-adapter hci1
+rc=0; wait "$adv_pid" || rc=$?
+[ "$rc" -eq 1 ] && grep -q '^error CABLE_ERR_BT_ADAPTER_GONE BlueZ released' "$BUS_DIR/adv.removed" ||
+	fail "adapter removed: $(cat "$BUS_DIR/adv.removed")"
 
 # BlueZ goes away in the middle of a scan; the fake itself exits cleanly (no leak under ASan).
 bg "$BT_TOOL" scan --adapter hci0 --timeout 20 >"$BUS_DIR/scan.gone"
