@@ -177,6 +177,8 @@ teardown(void **state)
 	assert_int_equal(cable_loop_poll_nfds(f->lp), 0);
 	assert_int_equal(cable_loop_poll_ntimers(f->lp), 0);
 	cable_loop_poll_free(&f->lp);
+	if (f->env.fake_pid > 0)
+		assert_int_equal(bus_env_fake_stop(&f->env), 0);
 	bus_env_stop(&f->env);
 	free(f);
 	return 0;
