@@ -406,8 +406,11 @@ bt_base_open(struct bt_base *b)
 	}
 	b->events = CABLE_LOOP_IN | CABLE_LOOP_OUT;
 	/* Installed before the first call to BlueZ, so nothing between them can be missed. */
-	if (sd_bus_match_signal_async(b->bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-	    "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, NULL, b) < 0 ||
+	/* arg0 keeps other clients' comings and goings on the system bus from waking us. */
+	if (sd_bus_add_match_async(b->bus, NULL,
+	    "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+	    "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.bluez'",
+	    on_name_owner_changed, NULL, b) < 0 ||
 	    sd_bus_match_signal_async(b->bus, NULL, BT_SERVICE, "/",
 	    "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved", on_interfaces_removed, NULL,
 	    b) < 0 ||

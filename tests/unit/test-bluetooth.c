@@ -752,6 +752,28 @@ test_free_inside_callbacks(void **state)
 	assert_int_equal(r3.error, CABLE_ERR_BT_ADAPTER_GONE);
 }
 
+/* Freed at once after start, before BlueZ has answered anything. */
+static void
+test_free_right_after_start(void **state)
+{
+	struct fixture *f = *state;
+	struct rec r = {0};
+
+	for (int i = 0; i < 5; i++) {
+		struct cable_bt_scanner *s = scanner(f, NULL, 0, &r);
+		struct cable_bt_advertiser *a = advertiser(f, NULL, advert20, 20, &r);
+
+		cable_bt_scanner_free(&s);
+		cable_bt_advertiser_free(&a);
+	}
+	assert_int_equal(cable_loop_poll_nfds(f->lp), 0);
+	assert_int_equal(cable_loop_poll_ntimers(f->lp), 0);
+	run_for(f, 200);
+	assert_false(r.got_error || r.started || r.registered);
+	assert_int_equal(fake_stat(&f->env, "hci0", "DiscoveringClients"), 0);
+	assert_int_equal(fake_stat(&f->env, "hci0", "ActiveAdvertisements"), 0);
+}
+
 /* Nothing leaks across start/stop cycles: fds, bus connections, match rules, fake objects. */
 static void
 test_no_leaks(void **state)
@@ -920,6 +942,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_existing_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_no_wakeups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_inside_callbacks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_right_after_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_leaks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readiness, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lws_loop, setup, teardown),

@@ -692,6 +692,19 @@ test_owner_leaves(void **state)
 	assert_int_equal(fake_stat(&f->env, "hci1", "Released"), 0);
 	pump(f, 200);
 	assert_true(find_changed(f, "/org/bluez/hci0", "org.bluez.Adapter1", "Discovering", 0) >= 0);
+	/* Owners that leave in the middle of a registration (the fake is still calling them). */
+	for (int i = 0; i < 5; i++) {
+		assert_true(sd_bus_open_system(&other) >= 0);
+		assert_true(sd_bus_add_object_vtable(other, NULL, "/test/adv0",
+		    "org.bluez.LEAdvertisement1", adv_vt_typed, f) >= 0);
+		assert_true(sd_bus_call_method_async(other, NULL, "org.bluez", "/org/bluez/hci1",
+		    "org.bluez.LEAdvertisingManager1", "RegisterAdvertisement", NULL, NULL, "oa{sv}",
+		    "/test/adv0", 0) >= 0);
+		other = sd_bus_flush_close_unref(other);
+	}
+	pump(f, 300);
+	assert_int_equal(active_instances(f, "/org/bluez/hci1"), 0);
+	assert_int_equal(fake_stat(&f->env, "hci1", "Registered"), 1);
 }
 
 int
