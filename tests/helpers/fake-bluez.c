@@ -1487,6 +1487,65 @@ c_get_stats(sd_bus_message *m, void *ud, sd_bus_error *err)
 	return r;
 }
 
+/*
+ * Emits InterfacesAdded (Device1 with exactly these properties) or PropertiesChanged for a device
+ * path that has no object behind it: lets tests feed the scanner wrongly typed data.
+ */
+static int
+c_emit_raw(sd_bus_message *m, void *ud, sd_bus_error *err)
+{
+	const char *name, *address, *signal;
+	char path[96];
+	struct adapter *a;
+	sd_bus_message *sig = NULL;
+	int r;
+
+	if ((r = sd_bus_message_read(m, "sss", &name, &address, &signal)) < 0)
+		return r;
+	if ((a = ctl_adapter(name, err)) == NULL)
+		return -ENOENT;
+	if (!valid_address(address))
+		return sd_bus_error_set(err, SD_BUS_ERROR_INVALID_ARGS, "bad address");
+	snprintf(path, sizeof(path), "%s/dev_%s", a->path, address);
+	for (char *p = path + strlen(a->path) + 5; *p; p++)
+		if (*p == ':')
+			*p = '_';
+	if (!strcmp(signal, "InterfacesAdded")) {
+		r = sd_bus_message_new_signal(bus, &sig, "/", "org.freedesktop.DBus.ObjectManager",
+		    "InterfacesAdded");
+		if (r >= 0)
+			r = sd_bus_message_append(sig, "o", path);
+		if (r >= 0)
+			r = sd_bus_message_open_container(sig, 'a', "{sa{sv}}");
+		if (r >= 0)
+			r = sd_bus_message_open_container(sig, 'e', "sa{sv}");
+		if (r >= 0)
+			r = sd_bus_message_append(sig, "s", "org.bluez.Device1");
+		if (r >= 0)
+			r = sd_bus_message_copy(sig, m, true);
+		if (r >= 0)
+			r = sd_bus_message_close_container(sig);
+		if (r >= 0)
+			r = sd_bus_message_close_container(sig);
+	} else if (!strcmp(signal, "PropertiesChanged")) {
+		r = sd_bus_message_new_signal(bus, &sig, path, "org.freedesktop.DBus.Properties",
+		    "PropertiesChanged");
+		if (r >= 0)
+			r = sd_bus_message_append(sig, "s", "org.bluez.Device1");
+		if (r >= 0)
+			r = sd_bus_message_copy(sig, m, true);
+		if (r >= 0)
+			r = sd_bus_message_append(sig, "as", 0);
+	} else
+		return sd_bus_error_set(err, SD_BUS_ERROR_INVALID_ARGS, "unknown signal");
+	if (r >= 0)
+		r = sd_bus_send(bus, sig, NULL);
+	sd_bus_message_unref(sig);
+	if (r < 0)
+		return r;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
 static const sd_bus_vtable control_vt[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_METHOD("AddAdapter", "sb", "", c_add_adapter, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -1498,6 +1557,7 @@ static const sd_bus_vtable control_vt[] = {
 	SD_BUS_METHOD("FailNext", "ssssu", "", c_fail_next, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD("SetDelay", "u", "", c_set_delay, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD("GetStats", "s", "a{su}", c_get_stats, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("EmitRaw", "sssa{sv}", "", c_emit_raw, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_VTABLE_END,
 };
 

@@ -2,6 +2,7 @@
  * The Bluetooth adapter against the fake BlueZ through a real dbus-daemon: advert to scanner byte
  * for byte, foreign and wrong-length adverts, every injected fault, exit paths, leaks, idle wake-ups.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -710,10 +711,86 @@ test_idle_no_wakeups(void **state)
 	assert_int_equal(cable_loop_poll_ntimers(f->lp), 0);
 	assert_int_equal(cable_loop_poll_nfds(f->lp), 1);
 	w0 = cable_loop_poll_wakeups(f->lp);
+	/* Other clients come and go on the bus: their NameOwnerChanged must not wake us. */
+	for (int i = 0; i < 5; i++) {
+		sd_bus *other = NULL;
+
+		assert_true(sd_bus_open_system(&other) >= 0);
+		assert_true(sd_bus_call_method(other, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+		    "org.freedesktop.DBus", "GetId", NULL, NULL, NULL) >= 0);
+		sd_bus_flush_close_unref(other);
+	}
 	assert_int_equal(cable_loop_poll_run(f->lp, 1000000), CABLE_ERR_TIMEOUT);
 	/* One wake-up: the run's own deadline. */
 	assert_true(cable_loop_poll_wakeups(f->lp) - w0 <= 1);
 	cable_bt_scanner_free(&s);
+}
+
+static void
+emit_raw(struct fixture *f, const char *address, const char *signal, const char *types, ...)
+{
+	sd_bus_message *m = NULL, *reply = NULL;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	va_list ap;
+
+	assert_true(sd_bus_message_new_method_call(f->env.ctl, &m, "org.cablebridge.FakeBluez",
+	    "/org/cablebridge/fake", "org.cablebridge.FakeBluez1", "EmitRaw") >= 0);
+	assert_true(sd_bus_message_append(m, "sss", "hci0", address, signal) >= 0);
+	va_start(ap, types);
+	assert_true(sd_bus_message_appendv(m, types, ap) >= 0);
+	va_end(ap);
+	if (sd_bus_call(f->env.ctl, m, 5000000, &e, &reply) < 0)
+		fail_msg("EmitRaw: %s", e.message);
+	sd_bus_error_free(&e);
+	sd_bus_message_unref(m);
+	sd_bus_message_unref(reply);
+}
+
+/*
+ * Wrongly typed Device1 data (as python-dbusmock's bluez5 template sends, or a broken BlueZ):
+ * ignored field by field, never fatal; well-typed parts still count.
+ */
+static void
+test_malformed_properties(void **state)
+{
+	struct fixture *f = *state;
+	struct rec rs = {0};
+	struct cable_bt_scanner *s = scanner(f, "hci0", 0, &rs);
+	uint8_t other[20];
+
+	memset(other, 0x77, sizeof(other));
+	RUN_UNTIL(f, rs.started || rs.got_error, 5000);
+	assert_true(rs.started);
+	/* ServiceData as aa{sv}, RSSI as i, Address as u. */
+	emit_raw(f, "11:22:33:44:55:01", "InterfacesAdded", "a{sv}", 3, "ServiceData", "aa{sv}", 1, 1,
+	    "fff9", "s", "x", "RSSI", "i", -5, "Address", "u", 7);
+	/* A service-data value that is a string, and one that is a nested variant. */
+	emit_raw(f, "11:22:33:44:55:02", "InterfacesAdded", "a{sv}", 1, "ServiceData", "a{sv}", 2,
+	    "fff9", "s", "not bytes", "fde2", "v", "ay", 2, 1, 2);
+	/* Keys that are not UUIDs at all. */
+	emit_raw(f, "11:22:33:44:55:03", "PropertiesChanged", "a{sv}", 1, "ServiceData", "a{sv}", 2,
+	    "", "ay", 1, 9, "fff9-not-a-uuid", "ay", 1, 9);
+	run_for(f, 300);
+	assert_int_equal(rs.npayload, 0);
+	assert_false(rs.got_error);
+	/* Good ServiceData next to a badly typed RSSI: delivered, RSSI unknown, address from path. */
+	emit_raw(f, "11:22:33:44:55:04", "PropertiesChanged", "a{sv}", 2, "RSSI", "u", 3,
+	    "ServiceData", "a{sv}", 1, "0000fff9-0000-1000-8000-00805f9b34fb", "ay", 20, 1, 2, 3, 4, 5,
+	    6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20);
+	RUN_UNTIL(f, rs.npayload > 0, 2000);
+	assert_int_equal(rs.npayload, 1);
+	assert_int_equal(rs.len[0], 20);
+	assert_int_equal(rs.data[0][19], 20);
+	assert_int_equal(rs.rssi[0], CABLE_BT_RSSI_UNKNOWN);
+	assert_string_equal(rs.addr[0], "11:22:33:44:55:04");
+	/* Still scanning normally afterwards. */
+	assert_int_equal(fake_inject(&f->env, "hci0", "11:22:33:44:55:05", -55, "fde2", other, 20,
+	    false), 0);
+	RUN_UNTIL(f, rs.npayload > 1, 2000);
+	assert_int_equal(rs.npayload, 2);
+	assert_int_equal(rs.rssi[1], -55);
+	cable_bt_scanner_free(&s);
+	assert_false(rs.got_error);
 }
 
 /* Callbacks may free their object; the exit paths still stop discovery and unregister. */
@@ -941,6 +1018,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_existing_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_no_wakeups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_properties, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_inside_callbacks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_right_after_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_leaks, setup, teardown),
