@@ -1128,6 +1128,46 @@ test_sizes_and_failures(void **state)
 	fx_free(f);
 }
 
+/* The largest responses stay within libfido2's buffers: 2048 (getAssertion), 4096 (makeCredential). */
+static void
+test_response_sizes(void **state)
+{
+	struct fx *f = fx_new(15, true, CABLE_ATTESTATION_PACKED_SELF);
+	char uid[65], name[65];
+	uint8_t s[32], *body, *resp;
+	size_t body_len, resp_len;
+	struct cable_cbw w;
+
+	(void)state;
+	memset(s, 0x33, sizeof(s));
+	memset(name, 'n', 64);
+	name[64] = '\0';
+	for (int i = 0; i < 2; i++) {
+		memset(uid, 'a' + i, 64);
+		uid[64] = '\0';
+		struct mc m = {.rk = 1, .up = -1, .user_id = uid, .user_name = name, .prf_first = s,
+		    .prf_second = s, .cred_props = true};
+		build_mc(&w, &m);
+		assert_int_equal(cable_cbw_finish(&w, &body, &body_len), 0);
+		resp = call(f, CABLE_CTAP_MAKE_CREDENTIAL, body, body_len, &resp_len);
+		assert_int_equal(resp[0], 0);
+		assert_true(resp_len <= 4096);
+		free(resp);
+		free(body);
+	}
+	{
+		struct ga g = {.up = -1, .prf_first = s};
+		build_ga(&w, &g);
+	}
+	assert_int_equal(cable_cbw_finish(&w, &body, &body_len), 0);
+	resp = call(f, CABLE_CTAP_GET_ASSERTION, body, body_len, &resp_len);
+	assert_int_equal(resp[0], 0);
+	assert_true(resp_len <= 2048);
+	free(resp);
+	free(body);
+	fx_free(f);
+}
+
 static void
 test_new_args(void **state)
 {
@@ -1159,6 +1199,7 @@ main(void)
 	    cmocka_unit_test(test_forged_ids),
 	    cmocka_unit_test(test_raw_status),
 	    cmocka_unit_test(test_sizes_and_failures),
+	    cmocka_unit_test(test_response_sizes),
 	    cmocka_unit_test(test_new_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
