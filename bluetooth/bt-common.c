@@ -90,8 +90,8 @@ on_timer(void *arg)
 {
 	struct bt_base *b = arg;
 
-	/* The loop consumed the one-shot timer. */
-	b->timer = NULL;
+	/* A fired timer is still ours to free (loop.h); timer_del inside its callback is allowed. */
+	b->loop->ops->timer_del(&b->timer);
 	b->deadline = UINT64_MAX;
 	bt_dispatch(b);
 }

@@ -177,6 +177,8 @@ teardown(void **state)
 		return 0;
 	assert_int_equal(cable_loop_poll_nfds(f->lp), 0);
 	assert_int_equal(cable_loop_poll_ntimers(f->lp), 0);
+	/* Fired timers too were freed by their owner (loop.h contract). */
+	assert_int_equal(cable_loop_poll_ntimers_held(f->lp), 0);
 	cable_loop_poll_free(&f->lp);
 	if (f->env.fake_pid > 0)
 		assert_int_equal(bus_env_fake_stop(&f->env), 0);
