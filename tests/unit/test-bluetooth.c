@@ -3,6 +3,7 @@
  * for byte, foreign and wrong-length adverts, every injected fault, exit paths, leaks, idle wake-ups.
  */
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -605,6 +606,26 @@ test_bluez_restart(void **state)
 	cable_bt_scanner_free(&s);
 }
 
+/* The system bus itself goes away. */
+static void
+test_bus_dies(void **state)
+{
+	struct fixture *f = *state;
+	struct rec rs = {0}, ra = {0};
+	struct cable_bt_scanner *s = scanner(f, "hci0", 0, &rs);
+	struct cable_bt_advertiser *a = advertiser(f, "hci1", advert20, 20, &ra);
+
+	RUN_UNTIL(f, (rs.started && ra.registered) || rs.got_error || ra.got_error, 5000);
+	assert_true(rs.started && ra.registered);
+	kill(f->env.bus_pid, SIGKILL);
+	RUN_UNTIL(f, rs.got_error && ra.got_error, 3000);
+	assert_int_equal(rs.error, CABLE_ERR_BT_BUS);
+	assert_int_equal(ra.error, CABLE_ERR_BT_BUS);
+	assert_int_equal(cable_loop_poll_nfds(f->lp), 0);
+	cable_bt_scanner_free(&s);
+	cable_bt_advertiser_free(&a);
+}
+
 static void
 test_advertiser_refused(void **state)
 {
@@ -1014,6 +1035,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_adapter_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_powered_off_midway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bluez_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bus_dies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_advertiser_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_advertiser_no_manager, setup_no_adv_manager,
 		    teardown),
