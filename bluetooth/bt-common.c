@@ -122,6 +122,7 @@ bt_base_rearm(struct bt_base *b)
 		return;
 	e = sd_bus_get_events(b->bus);
 	if (e < 0) {
+		bt_set_detail(b, "system bus connection lost: %s", strerror(-e));
 		bt_base_fail(b, CABLE_ERR_BT_BUS);
 		return;
 	}
@@ -227,6 +228,9 @@ bt_map_error(struct bt_base *b, const sd_bus_error *e, int fallback)
 		return CABLE_ERR_BT_NO_BLUEZ;
 	if (!strcmp(n, SD_BUS_ERROR_ACCESS_DENIED) || !strcmp(n, "org.bluez.Error.NotAuthorized"))
 		return CABLE_ERR_BT_PERMISSION;
+	/* sd-bus fails pending calls with NoReply when the connection drops: not a timeout. */
+	if (b->bus != NULL && sd_bus_is_open(b->bus) <= 0)
+		return CABLE_ERR_BT_BUS;
 	if (!strcmp(n, SD_BUS_ERROR_NO_REPLY) || !strcmp(n, SD_BUS_ERROR_TIMEOUT))
 		return CABLE_ERR_TIMEOUT;
 	if (!strcmp(n, SD_BUS_ERROR_DISCONNECTED))

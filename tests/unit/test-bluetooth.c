@@ -626,6 +626,24 @@ test_bus_dies(void **state)
 	cable_bt_advertiser_free(&a);
 }
 
+/* ... also while a call to BlueZ is still waiting for its answer. */
+static void
+test_bus_dies_during_call(void **state)
+{
+	struct fixture *f = *state;
+	struct rec rs = {0};
+	struct cable_bt_scanner *s;
+
+	assert_int_equal(fake_call(&f->env, "SetDelay", "u", 3000), 0);
+	s = scanner(f, "hci0", 5000000, &rs);
+	run_for(f, 300); /* GetManagedObjects answered, SetDiscoveryFilter held back */
+	assert_false(rs.got_error || rs.started);
+	kill(f->env.bus_pid, SIGKILL);
+	RUN_UNTIL(f, rs.got_error, 3000);
+	assert_int_equal(rs.error, CABLE_ERR_BT_BUS);
+	cable_bt_scanner_free(&s);
+}
+
 static void
 test_advertiser_refused(void **state)
 {
@@ -1036,6 +1054,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_powered_off_midway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bluez_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bus_dies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bus_dies_during_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_advertiser_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_advertiser_no_manager, setup_no_adv_manager,
 		    teardown),
