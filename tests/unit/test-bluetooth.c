@@ -121,12 +121,15 @@ setup_bus(void **state, const char *policy, const char *const *fake_args, bool f
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (f == NULL || bus_env_start(&f->env, policy) != 0)
+	if (f == NULL)
 		return -1;
-	if (fake && bus_env_fake_start(&f->env, fake_args) != 0)
+	if (bus_env_start(&f->env, policy) != 0 ||
+	    (fake && bus_env_fake_start(&f->env, fake_args) != 0) ||
+	    (f->lp = cable_loop_poll_new()) == NULL) {
+		bus_env_stop(&f->env);
+		free(f);
 		return -1;
-	if ((f->lp = cable_loop_poll_new()) == NULL)
-		return -1;
+	}
 	f->loop = cable_loop_poll_loop(f->lp);
 	*state = f;
 	return 0;
@@ -173,18 +176,28 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
+	unsigned nfds, ntimers, held;
+	int fake_rc = 0;
 
 	if (f == NULL)
 		return 0;
-	assert_int_equal(cable_loop_poll_nfds(f->lp), 0);
-	assert_int_equal(cable_loop_poll_ntimers(f->lp), 0);
-	/* Fired timers too were freed by their owner (loop.h contract). */
-	assert_int_equal(cable_loop_poll_ntimers_held(f->lp), 0);
-	cable_loop_poll_free(&f->lp);
+	/* Clean up first, assert afterwards: a failed check must not leave processes or files. */
+	nfds = cable_loop_poll_nfds(f->lp);
+	ntimers = cable_loop_poll_ntimers(f->lp);
+	held = cable_loop_poll_ntimers_held(f->lp);
 	if (f->env.fake_pid > 0)
-		assert_int_equal(bus_env_fake_stop(&f->env), 0);
+		fake_rc = bus_env_fake_stop(&f->env);
 	bus_env_stop(&f->env);
+	if (nfds == 0 && held == 0)
+		cable_loop_poll_free(&f->lp);
 	free(f);
+	*state = NULL;
+	assert_int_equal(nfds, 0);
+	assert_int_equal(ntimers, 0);
+	/* Fired timers too were freed by their owner (loop.h contract). */
+	assert_int_equal(held, 0);
+	/* The fake shut down cleanly after everything the test did (leaks fail under ASan). */
+	assert_int_equal(fake_rc, 0);
 	return 0;
 }
 

@@ -70,12 +70,17 @@ setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (f == NULL || bus_env_start(&f->env, NULL) != 0 ||
-	    bus_env_fake_start(&f->env, NULL) != 0 || sd_bus_open_system(&f->bus) < 0)
+	if (f == NULL)
 		return -1;
 	/* Everything org.bluez emits. */
-	if (sd_bus_add_match(f->bus, NULL, "type='signal',sender='org.bluez'", on_signal, f) < 0)
+	if (bus_env_start(&f->env, NULL) != 0 || bus_env_fake_start(&f->env, NULL) != 0 ||
+	    sd_bus_open_system(&f->bus) < 0 ||
+	    sd_bus_add_match(f->bus, NULL, "type='signal',sender='org.bluez'", on_signal, f) < 0) {
+		f->bus = sd_bus_flush_close_unref(f->bus);
+		bus_env_stop(&f->env);
+		free(f);
 		return -1;
+	}
 	*state = f;
 	return 0;
 }
@@ -84,13 +89,17 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
+	int fake_rc;
 
 	clear_signals(f);
 	sd_bus_flush_close_unref(f->bus);
-	/* The fake must shut down cleanly after everything the test did (leaks fail under ASan). */
-	assert_int_equal(bus_env_fake_stop(&f->env), 0);
+	/* Clean up first, assert afterwards: a failed check must not leave processes or files. */
+	fake_rc = bus_env_fake_stop(&f->env);
 	bus_env_stop(&f->env);
 	free(f);
+	*state = NULL;
+	/* The fake must shut down cleanly after everything the test did (leaks fail under ASan). */
+	assert_int_equal(fake_rc, 0);
 	return 0;
 }
 
