@@ -3,7 +3,8 @@
 #   bus_start [POLICY_XML]             dbus-daemon; exports DBUS_SYSTEM_BUS_ADDRESS
 #   fake_start [fake-bluez args...]    fake org.bluez (default adapters hci0,hci1), waits until ready
 #   fake_stop                          SIGTERM to the fake; returns its exit status (0 = clean)
-#   fake_ctl CMD ARGS...               fake-bluez-ctl (inject, add-device, power, fail-next, ...)
+#   fake_ctl CMD ARGS...               fake-bluez-ctl (inject, add-device, power, fail-next, ...),
+#                                      or METHOD SIG ARGS... (busctl syntax, e.g. SetPowered sb hci0 false)
 #   fake_stat ADAPTER KEY              one counter from GetStats (StartDiscovery, Devices, ...)
 #   bg CMD...                          start a background process that the trap will stop
 #   wait_line FILE REGEX [SECONDS]     wait until FILE has a line matching REGEX
@@ -97,8 +98,14 @@ fake_stop() {
 	return $rc
 }
 
+# Also accepts the older busctl form (fake_ctl SetPowered sb hci0 false): a D-Bus method name,
+# its signature and busctl-style arguments.
 fake_ctl() {
-	"$FAKE_CTL" "$@"
+	if [[ $1 =~ ^[A-Z] ]]; then
+		"$FAKE_CTL" call "$@"
+	else
+		"$FAKE_CTL" "$@"
+	fi
 }
 
 fake_stat() {

@@ -56,6 +56,12 @@ rc=0; wait "$scan_pid" || rc=$?
 grep -q "^payload fde2 ${HEX:0:38} 11:22:33:44:55:02 -61$" "$BUS_DIR/scan.foreign" ||
 	fail "19-byte fde2 advert not handed on: $(cat "$BUS_DIR/scan.foreign")"
 
+# The older busctl-style calls still work (scripts written against the first lib-bus.sh).
+fake_ctl SetPowered sb hci1 false
+[ "$(fake_stat hci1 Powered)" = 0 ] || fail "busctl-style SetPowered"
+fake_ctl SetPowered sb hci1 true
+fake_ctl GetStats s hci1 | grep -q '^a{su} 13 "DiscoveringClients" 0 ' || fail "busctl-style GetStats"
+
 # Injected faults through the control tool.
 fake_ctl fail-next hci0 StartDiscovery org.bluez.Error.InProgress "Operation already in progress" 1
 rc=0; "$BT_TOOL" scan --adapter hci0 --timeout 5 >"$BUS_DIR/scan.busy" || rc=$?
