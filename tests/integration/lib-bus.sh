@@ -9,6 +9,7 @@
 #   bg CMD...                          start a background process that the trap will stop
 #   wait_line FILE REGEX [SECONDS]     wait until FILE has a line matching REGEX
 #   fail MSG                           print and exit 1
+#   hex_ay HEX                         "N b1 b2 ..." for an ay argument of fake_ctl METHOD calls
 # Needs CABLE_BUILD_DIR (ctest sets it). Everything is bounded by timeouts.
 
 : "${CABLE_BUILD_DIR:?CABLE_BUILD_DIR must point at the build directory}"
@@ -110,4 +111,13 @@ fake_ctl() {
 
 fake_stat() {
 	"$FAKE_CTL" stats "$1" "$2"
+}
+
+# hex string -> busctl-style "ay" arguments ("N b1 b2 ..."), for fake_ctl METHOD calls.
+hex_ay() {
+	local h=$1 out="" i
+	for ((i = 0; i < ${#h}; i += 2)); do
+		out+=" $((16#${h:i:2}))"
+	done
+	echo "$((${#h} / 2))$out"
 }
