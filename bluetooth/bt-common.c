@@ -284,6 +284,9 @@ bt_send(struct bt_base *b, const char *path, const char *iface, const char *memb
     const char *types, ...)
 {
 	sd_bus_message *m = NULL;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	uint64_t t = b->timeout_usec < BT_RELEASE_TIMEOUT_USEC ? b->timeout_usec :
+								   BT_RELEASE_TIMEOUT_USEC;
 	va_list ap;
 	int r;
 
@@ -292,10 +295,15 @@ bt_send(struct bt_base *b, const char *path, const char *iface, const char *memb
 	va_start(ap, types);
 	r = bt_new_call(b, &m, path, iface, member, types, ap);
 	va_end(ap);
+	/*
+	 * Waits for the reply: dbus-daemon can drop a message that arrives together with the
+	 * sender's hang-up (seen about once in ten fast start/stop cycles), and BlueZ must see
+	 * this one. Bounded, and immediate when BlueZ or the bus is gone.
+	 */
 	if (r >= 0)
-		r = sd_bus_message_set_expect_reply(m, 0);
-	if (r >= 0)
-		r = sd_bus_send(b->bus, m, NULL);
+		r = sd_bus_call(b->bus, m, t, &e, NULL);
+	bt_debug("%s -> %d %s", member, r, e.name != NULL ? e.name : "");
+	sd_bus_error_free(&e);
 	sd_bus_message_unref(m);
 	return r < 0 ? CABLE_ERR_BT_BUS : 0;
 }

@@ -16,6 +16,8 @@
 #define BT_ADV_MANAGER_IFACE "org.bluez.LEAdvertisingManager1"
 #define BT_ADV_IFACE "org.bluez.LEAdvertisement1"
 #define BT_MAX_ADAPTERS 16
+/* Longest wait for BlueZ to acknowledge StopDiscovery/UnregisterAdvertisement on the way out. */
+#define BT_RELEASE_TIMEOUT_USEC (1000u * 1000u)
 
 enum bt_state { BT_NEW, BT_STARTING, BT_RUNNING, BT_STOPPED };
 
@@ -75,7 +77,7 @@ bool bt_base_active(const struct bt_base *b);
 /* Async method call on org.bluez with the base's timeout. */
 int bt_call(struct bt_base *b, const char *path, const char *iface, const char *member,
     sd_bus_message_handler_t cb, void *ud, const char *types, ...);
-/* Fire-and-forget call (no reply wanted), used on exit paths. */
+/* Exit-path call: waits (bounded by BT_RELEASE_TIMEOUT_USEC) for the reply, ignores errors. */
 int bt_send(struct bt_base *b, const char *path, const char *iface, const char *member,
     const char *types, ...);
 

@@ -12,6 +12,8 @@ PKGS=(
   dbus dbus-daemon python3-dbus
   libfido2-dev fido2-tools python3-fido2
   openssl zbar-tools nginx-light
+  # the real kernel (uhid, hidraw) in a QEMU guest
+  qemu-system-x86 linux-image-amd64 busybox-static
 )
 
 missing=()

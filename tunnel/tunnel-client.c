@@ -402,11 +402,18 @@ connection_error(struct cable_tunnel *t, struct lws *wsi, const char *why)
 		finish(t, CABLE_ERR_TUNNEL_HTTP);
 		return;
 	}
+	if (status == 101) {
+		char proto[64];
+
+		/* lws itself refuses a subprotocol it did not offer. */
+		n = lws_hdr_copy(wsi, proto, sizeof(proto), WSI_TOKEN_PROTOCOL);
+		finish(t, n <= 0 || strcmp(proto, SUBPROTOCOL) != 0 ? CABLE_ERR_TUNNEL_SUBPROTOCOL :
+		    CABLE_ERR_TUNNEL_HTTP);
+		return;
+	}
 	if (why != NULL && (strcasestr(why, "tls") || strcasestr(why, "ssl") ||
 	    strcasestr(why, "cert") || strcasestr(why, "verif")))
 		finish(t, CABLE_ERR_TUNNEL_TLS);
-	else if (status == 101)
-		finish(t, CABLE_ERR_TUNNEL_HTTP);
 	else
 		finish(t, CABLE_ERR_TUNNEL_CONNECT);
 }

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -65,11 +68,14 @@ struct tunnel {
 
 /* Per TCP connection (lws opaque user data), from accept to destroy. */
 struct conn {
+	lws_dll2_t list;                 /* srv->conns */
+	struct lws *wsi;
 	struct tunnel *t;
 	struct cable_source *src;
 	struct cable_relay_msg *partial; /* message being joined from fragments */
 	char *body;                      /* HTTP response body waiting for writeable */
 	size_t body_len;
+	uint64_t rx_base;                /* bytes received before the current request */
 	uint8_t side;
 	bool kill;                       /* close at the next writeable, without flushing */
 };
@@ -79,8 +85,8 @@ struct cable_tunnel_server {
 	struct cable_loop *loop;
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
-	struct lws_protocols protocols[3];
 	struct cable_source_table *sources;
+	lws_dll2_owner_t conns;
 	struct tunnel **bucket;
 	size_t nbuckets;
 	uint64_t seed;
@@ -90,6 +96,7 @@ struct cable_tunnel_server {
 	uint64_t hist[NBUCKETS + 1];
 	double hist_sum;
 	bool draining;
+	bool tls;
 	void (*idle)(void *arg);
 	void *idle_arg;
 	char rid_hex[2 * CABLE_ROUTING_ID_LEN + 1];
@@ -138,7 +145,7 @@ reject(struct cable_tunnel_server *srv, enum cable_tunnel_reject why, const char
 		id_prefix(id, p);
 	srv->st.rejected[why]++;
 	srv_log(srv, CABLE_TUNNEL_LOG_WARN, "rejected %s: peer %s tunnel %s", reject_names[why],
-	    peer ? peer : "?", p);
+	    peer ? peer : "-", p);
 }
 
 const char *
@@ -394,10 +401,29 @@ http_refuse(struct lws *wsi, unsigned int status)
 	return 1;
 }
 
+static uint64_t
+tcp_bytes_received(struct lws *wsi)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(lws_get_socket_fd(wsi), IPPROTO_TCP, TCP_INFO, &ti, &l) != 0 ||
+	    l < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		return 0;
+	return ti.tcpi_bytes_received;
+}
+
+/*
+ * Size of the request head. lws 4.1 cannot list unknown headers, so on plain TCP the kernel's
+ * count of bytes received for this request is used (it covers every header); under TLS the
+ * headers lws knows are summed, and lws's own buffer (a little larger) bounds the rest.
+ */
 static size_t
-header_bytes(struct lws *wsi)
+request_bytes(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c)
 {
 	size_t n = 0;
+	uint64_t b;
 	int l;
 
 	for (int tok = 0; tok < WSI_TOKEN_COUNT; tok++)
@@ -405,6 +431,8 @@ header_bytes(struct lws *wsi)
 			n += (size_t)l;
 	if ((l = lws_hdr_custom_length(wsi, "x-cable-client-payload:", 23)) > 0)
 		n += (size_t)l;
+	if (!srv->tls && (b = tcp_bytes_received(wsi)) > c->rx_base && b - c->rx_base > n)
+		n = (size_t)(b - c->rx_base);
 	return n;
 }
 
@@ -441,7 +469,7 @@ confirm_upgrade(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c
 	int len;
 
 	peer_name(wsi, peer, sizeof(peer));
-	if (header_bytes(wsi) > srv->cfg.max_header) {
+	if (request_bytes(srv, wsi, c) > srv->cfg.max_header) {
 		reject(srv, CABLE_TUNNEL_REJECT_HEADER_SIZE, peer, NULL);
 		return http_refuse(wsi, 431);
 	}
@@ -508,9 +536,15 @@ static int
 http_request(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c, const char *uri)
 {
 	uint8_t hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
-	char *body = NULL;
+	char *body = NULL, peer[64];
 	int r;
 
+	if (request_bytes(srv, wsi, c) > srv->cfg.max_header) {
+		peer_name(wsi, peer, sizeof(peer));
+		reject(srv, CABLE_TUNNEL_REJECT_HEADER_SIZE, peer, NULL);
+		http_refuse(wsi, 431);
+		return -1;
+	}
 	if (strcmp(uri, "/healthz") == 0) {
 		if ((body = strdup(srv->draining ? "draining\n" : "ok\n")) == NULL)
 			return -1;
@@ -549,6 +583,7 @@ http_writeable(struct lws *wsi, struct conn *c)
 	c->body = NULL;
 	if (n < 0 || (size_t)n != c->body_len)
 		return -1;
+	c->rx_base = tcp_bytes_received(wsi);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -641,23 +676,48 @@ ws_writeable(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c)
 	return 0;
 }
 
+static void
+conn_free(struct cable_tunnel_server *srv, struct conn *c)
+{
+	lws_dll2_remove(&c->list);
+	cable_relay_msg_free(&c->partial);
+	cable_source_release(srv->sources, &c->src);
+	free(c->body);
+	free(c);
+	srv->st.connections--;
+}
+
 static int
 srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
-	struct lws_vhost *vh = lws_get_vhost(wsi);
-	struct cable_tunnel_server *srv = vh ? lws_get_vhost_user(vh) : NULL;
 	struct conn *c = lws_get_opaque_user_data(wsi);
+	struct cable_tunnel_server *srv;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char peer[64];
 
-	if (srv == NULL)
+	/* Without a conn the server may already be gone: touch nothing of it. */
+	if (c == NULL && reason != LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED) {
+		switch (reason) {
+		case LWS_CALLBACK_HTTP:
+		case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		case LWS_CALLBACK_HTTP_WRITEABLE:
+		case LWS_CALLBACK_ESTABLISHED:
+		case LWS_CALLBACK_RECEIVE:
+		case LWS_CALLBACK_SERVER_WRITEABLE:
+			return -1;
+		default:
+			return 0;
+		}
+	}
+	if ((srv = lws_get_vhost_user(lws_get_vhost(wsi))) == NULL)
 		return 0;
 	switch (reason) {
 	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return -1;
 		c->side = SIDE_HTTP;
+		c->wsi = wsi;
 		if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) == 0 &&
 		    cable_source_acquire(srv->sources, (struct sockaddr *)&ss, sl,
 		    srv->cfg.max_per_source, &c->src) == CABLE_ERR_TOO_BIG) {
@@ -667,6 +727,7 @@ srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
 			return -1;
 		}
 		lws_set_opaque_user_data(wsi, c);
+		lws_dll2_add_tail(&c->list, &srv->conns);
 		srv->st.connections++;
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
@@ -703,21 +764,25 @@ srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return c ? ws_writeable(srv, wsi, c) : -1;
 	case LWS_CALLBACK_WSI_DESTROY:
-		if (c == NULL)
-			return 0;
 		lws_set_opaque_user_data(wsi, NULL);
 		side_gone(srv, c, wsi);
-		cable_relay_msg_free(&c->partial);
-		cable_source_release(srv->sources, &c->src);
-		free(c->body);
-		free(c);
-		srv->st.connections--;
+		conn_free(srv, c);
 		return 0;
 	default:
 		break;
 	}
 	return 0;
 }
+
+/*
+ * Static, because lws may still call into a destroyed vhost's protocols until the context goes;
+ * by then every connection has been detached from the server (see cable_tunnel_server_free).
+ */
+static const struct lws_protocols srv_protocols[] = {
+	{"http", srv_callback, 0, 0, 0, NULL, 0},
+	{SUBPROTOCOL, srv_callback, 0, SRV_RX_BUFFER, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
 
 /* ---- public ------------------------------------------------------------------------------------- */
 
@@ -760,15 +825,10 @@ cable_tunnel_server_new(struct cable_loop *loop, const struct cable_tunnel_serve
 		r = CABLE_ERR_RANDOM;
 		goto out;
 	}
-	srv->protocols[0].name = "http";
-	srv->protocols[0].callback = srv_callback;
-	srv->protocols[1].name = SUBPROTOCOL;
-	srv->protocols[1].callback = srv_callback;
-	srv->protocols[1].rx_buffer_size = SRV_RX_BUFFER;
 	memset(&info, 0, sizeof(info));
 	info.port = cfg->port;
 	info.iface = cfg->listen_addr;
-	info.protocols = srv->protocols;
+	info.protocols = srv_protocols;
 	info.vhost_name = "cable-tunneld";
 	info.user = srv;
 	if (cfg->listen_addr != NULL && strchr(cfg->listen_addr, ':') == NULL)
@@ -776,6 +836,7 @@ cable_tunnel_server_new(struct cable_loop *loop, const struct cable_tunnel_serve
 	if (cfg->cert_file != NULL) {
 		/* lws 4.1 enables TLS on a vhost only when this option is also given to it. */
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		srv->tls = true;
 		info.ssl_cert_filepath = cfg->cert_file;
 		info.ssl_private_key_filepath = cfg->key_file;
 	}
@@ -803,13 +864,22 @@ cable_tunnel_server_free(struct cable_tunnel_server **psrv)
 		return;
 	lws_sul_cancel(&srv->sul_live);
 	lws_sul_cancel(&srv->sul_pending);
+	srv->idle = NULL;
+	/*
+	 * lws closes a destroyed vhost's connections only later (at the latest with the context), so
+	 * every connection is cut loose from the server now and told to go.
+	 */
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&srv->conns)) {
+		struct conn *c = lws_container_of(d, struct conn, list);
+
+		lws_set_opaque_user_data(c->wsi, NULL);
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		conn_free(srv, c);
+	} lws_end_foreach_dll_safe(d, d1);
 	if (srv->vh != NULL) {
-		/* Destroying the vhost closes its connections through srv_callback (WSI_DESTROY). */
-		srv->idle = NULL;
 		lws_vhost_destroy(srv->vh);
 		srv->vh = NULL;
 	}
-	/* Tunnels left after that (none expected) are freed directly. */
 	for (size_t i = 0; srv->bucket != NULL && i < srv->nbuckets; i++) {
 		while (srv->bucket[i] != NULL)
 			tunnel_free(srv, srv->bucket[i]);

@@ -60,7 +60,11 @@ struct cable_bt_scanner *cable_bt_scanner_new(struct cable_loop *loop,
  * StartDiscovery). Returns 0 or CABLE_ERR_BT_BUS at once; later failures go to cbs->error.
  */
 int cable_bt_scanner_start(struct cable_bt_scanner *s);
-/* Stops discovery (StopDiscovery is sent and flushed), leaves the loop, frees. Safe in callbacks. */
+/*
+ * Stops discovery, leaves the loop, frees; safe inside callbacks. It waits for BlueZ to answer
+ * StopDiscovery (at most 1 s, at once if BlueZ is gone): dbus-daemon may drop a message that
+ * arrives together with the sender's hang-up.
+ */
 void cable_bt_scanner_free(struct cable_bt_scanner **s);
 /* "org.bluez.Error.InProgress: Operation already in progress" for the last failure, or "". */
 const char *cable_bt_scanner_detail(const struct cable_bt_scanner *s);
@@ -71,7 +75,7 @@ struct cable_bt_advertiser *cable_bt_advertiser_new(struct cable_loop *loop,
     const struct cable_bt_advertiser_cbs *cbs, void *arg);
 /* Exports the LEAdvertisement1 object and registers it (asynchronously). 0 or an error at once. */
 int cable_bt_advertiser_start(struct cable_bt_advertiser *a);
-/* Unregisters (sent and flushed), unexports, leaves the loop, frees. Safe in callbacks. */
+/* Unregisters (waiting as cable_bt_scanner_free does), unexports, leaves the loop, frees. */
 void cable_bt_advertiser_free(struct cable_bt_advertiser **a);
 const char *cable_bt_advertiser_detail(const struct cable_bt_advertiser *a);
 

@@ -36,8 +36,8 @@ enum cable_qr_text_flags {
 	 * case, like qrencode -t UTF8). INVERT draws the dark modules instead (dark-on-light).
 	 */
 	CABLE_QR_TEXT_INVERT = 1 << 0,
-	/* Wrap each line in ANSI colours (black background, white foreground) so that the code
-	 * scans on any terminal theme. */
+	/* Wrap each line in ANSI colours (white glyphs on black, or black on white with INVERT)
+	 * so that the code scans on any terminal theme. */
 	CABLE_QR_TEXT_ANSI = 1 << 1,
 };
 

@@ -136,6 +136,20 @@ build_bytes(const uint8_t *p, size_t len)
 
 /* ---- Linking info ---- */
 
+/* libcbor frees without wiping: clear the link secret (key 3) before an item is released. */
+static void
+wipe_link_secret(cbor_item_t *linking)
+{
+	cbor_item_t *secret;
+
+	if (linking == NULL || !cbor_isa_map(linking))
+		return;
+	secret = cable_cbor_map_get_int(linking, 3);
+	if (secret != NULL && cbor_isa_bytestring(secret) && cbor_bytestring_is_definite(secret) &&
+	    cbor_bytestring_length(secret) > 0)
+		cable_wipe(cbor_bytestring_handle(secret), cbor_bytestring_length(secret));
+}
+
 /* Copies a definite byte string of min..max bytes. */
 static int
 get_bytes(const cbor_item_t *item, size_t min, size_t max, uint8_t *out, size_t *out_len)
@@ -211,6 +225,7 @@ cable_linking_parse(const uint8_t *cbor, size_t len, struct cable_linking_info *
 	if (len == 0 || cable_cbor_load(cbor, len, CABLE_CBOR_CANONICAL, &item) != 0)
 		return CABLE_ERR_LINKING;
 	r = linking_from_item(item, out);
+	wipe_link_secret(item);
 	cbor_decref(&item);
 	return r;
 }
@@ -255,6 +270,7 @@ cable_linking_encode(const struct cable_linking_info *info, uint8_t **out, size_
 	if ((r = linking_to_item(info, &item)) != 0)
 		return r;
 	r = cable_cbor_encode(item, out, out_len);
+	wipe_link_secret(item);
 	cbor_decref(&item);
 	return r;
 }
@@ -475,8 +491,10 @@ cable_post_handshake_parse(const uint8_t *pt, size_t len, bool qr_session,
 	memset(&ph, 0, sizeof(ph));
 	r = 0;
 out:
-	if (map != NULL)
+	if (map != NULL) {
+		wipe_link_secret(cable_cbor_map_get_int(map, 2));
 		cbor_decref(&map);
+	}
 	cable_post_handshake_clear(&ph);
 	return r;
 }
@@ -564,8 +582,10 @@ out:
 		cable_wipe(u, sizeof(*u));
 		free(u);
 	}
-	if (map != NULL)
+	if (map != NULL) {
+		wipe_link_secret(cable_cbor_map_get_int(map, 1));
 		cbor_decref(&map);
+	}
 	return r;
 }
 
@@ -577,7 +597,7 @@ cable_update_build(const struct cable_linking_info *linking, uint8_t **out, size
 	 * size of {1: linking}. The crypter then pads the plaintext to 512 bytes.
 	 */
 	size_t pad = CABLE_UPDATE_CIPHERTEXT_LEN - CABLE_CRYPTER_TAG_LEN - 16 - 1 - 3;
-	cbor_item_t *map = NULL, *li = NULL, *measure = NULL;
+	cbor_item_t *map = NULL, *li = NULL, *li_hold = NULL, *measure = NULL;
 	uint8_t *cbor = NULL, *frame = NULL, *zeros;
 	size_t cbor_len = 0;
 	int r;
@@ -587,6 +607,7 @@ cable_update_build(const struct cable_linking_info *linking, uint8_t **out, size
 	if (linking != NULL) {
 		if ((r = linking_to_item(linking, &li)) != 0)
 			goto out;
+		li_hold = cbor_incref(li);
 		r = CABLE_ERR_NOMEM;
 		if ((measure = cbor_new_definite_map(1)) == NULL ||
 		    (r = map_add(measure, 1, cbor_incref(li))) != 0 ||
@@ -632,6 +653,10 @@ out:
 	}
 	if (li != NULL)
 		cbor_decref(&li);
+	if (li_hold != NULL) {
+		wipe_link_secret(li_hold);
+		cbor_decref(&li_hold);
+	}
 	if (measure != NULL)
 		cbor_decref(&measure);
 	if (map != NULL)

@@ -241,7 +241,7 @@ cable_noise_write_message(struct cable_noise *n, const struct cable_env *env,
 	uint8_t msg[CABLE_NOISE_MSG_LEN];
 	int r;
 
-	if (n == NULL || out == NULL)
+	if (n == NULL || out == NULL || env == NULL || env->random == NULL)
 		return CABLE_ERR_ARG;
 	if (n->state != ST_WRITE_FIRST && n->state != ST_WRITE_RESPONSE)
 		return CABLE_ERR_STATE;

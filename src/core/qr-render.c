@@ -79,7 +79,10 @@ int
 cable_qr_render_text(const struct cable_qr_symbol *sym, int quiet, unsigned flags, char **out)
 {
 	static const char *const glyphs[4] = {" ", "\xe2\x96\x84", "\xe2\x96\x80", "\xe2\x96\x88"};
-	static const char ansi_on[] = "\x1b[40;97m", ansi_off[] = "\x1b[0m";
+	/* Glyphs are white on black when they draw light modules, black on white when dark. */
+	static const char ansi_light[] = "\x1b[40;97m", ansi_dark[] = "\x1b[107;30m";
+	static const char ansi_off[] = "\x1b[0m";
+	const char *ansi_on = (flags & CABLE_QR_TEXT_INVERT) ? ansi_dark : ansi_light;
 	int side, lines;
 	size_t cap, len = 0;
 	char *s;
@@ -89,13 +92,13 @@ cable_qr_render_text(const struct cable_qr_symbol *sym, int quiet, unsigned flag
 	side = sym->width + 2 * quiet;
 	lines = (side + 1) / 2;
 	/* Up to 3 bytes per glyph, plus colours and the newline per line. */
-	cap = (size_t)lines * ((size_t)side * 3 + sizeof(ansi_on) + sizeof(ansi_off) + 1) + 1;
+	cap = (size_t)lines * ((size_t)side * 3 + sizeof(ansi_dark) + sizeof(ansi_off) + 1) + 1;
 	if ((s = malloc(cap)) == NULL)
 		return CABLE_ERR_NOMEM;
 	for (int line = 0; line < lines; line++) {
 		if (flags & CABLE_QR_TEXT_ANSI) {
-			memcpy(s + len, ansi_on, sizeof(ansi_on) - 1);
-			len += sizeof(ansi_on) - 1;
+			memcpy(s + len, ansi_on, strlen(ansi_on));
+			len += strlen(ansi_on);
 		}
 		for (int col = 0; col < side; col++) {
 			int x = col - quiet, y = 2 * line - quiet;

@@ -1,7 +1,6 @@
 /* The FIDO:/ QR payload: CBOR map build and strict parse, URL form, and the desktop's QR key. */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cable/bytes.h"
 #include "cable/cbor.h"
@@ -265,6 +264,20 @@ out:
 	return r;
 }
 
+/* ASCII-only case folding: strncasecmp follows the locale, and in a Turkish one 'i' != 'I'. */
+static bool
+prefix_matches(const char *url)
+{
+	for (size_t i = 0; i < CABLE_QR_PREFIX_LEN; i++) {
+		char c = url[i];
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (c != CABLE_QR_PREFIX[i])
+			return false;
+	}
+	return true;
+}
+
 int
 cable_qr_from_url(const char *url, size_t len, struct cable_qr *out,
     enum cable_digits_fault *fault)
@@ -278,7 +291,7 @@ cable_qr_from_url(const char *url, size_t len, struct cable_qr *out,
 	if (url == NULL || out == NULL)
 		return CABLE_ERR_ARG;
 	/* Nothing after the prefix is not a QR code either. */
-	if (len <= CABLE_QR_PREFIX_LEN || strncasecmp(url, CABLE_QR_PREFIX, CABLE_QR_PREFIX_LEN) != 0)
+	if (len <= CABLE_QR_PREFIX_LEN || !prefix_matches(url))
 		return CABLE_ERR_QR_PREFIX;
 	if ((r = cable_digits_decode(url + CABLE_QR_PREFIX_LEN, len - CABLE_QR_PREFIX_LEN, &cbor,
 	    &cbor_len, fault)) != 0)

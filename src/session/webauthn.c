@@ -1418,6 +1418,17 @@ parse_authdata(struct ctx *c, const struct cable_webauthn_request *req, const ui
 	return 0;
 }
 
+/* libcbor 0.8's cbor_is_bool asserts on floats, so they are ruled out first. */
+static bool
+cbor_bool_value(const cbor_item_t *item, bool *out)
+{
+	if (item == NULL || !cbor_isa_float_ctrl(item) || !cbor_float_ctrl_is_ctrl(item) ||
+	    !cbor_is_bool(item))
+		return false;
+	*out = cbor_get_bool(item);
+	return true;
+}
+
 static const uint8_t *
 bytes_of(cbor_item_t *item, size_t min, size_t max, size_t *len)
 {
@@ -1648,17 +1659,16 @@ extension_results(struct ctx *c, const struct cable_webauthn_request *req, cbor_
 			cbor_item_t *en = prf != NULL ? cable_cbor_map_get_str(prf, "enabled") : NULL;
 			bool enabled = false;
 			if (en != NULL) {
-				if (!cbor_isa_float_ctrl(en) || !cbor_is_bool(en)) {
+				if (!cbor_bool_value(en, &enabled)) {
 					r = failf(c, CABLE_ERR_WEBAUTHN_RESPONSE,
 					    "unsigned extension outputs: prf.enabled is not a bool");
 					goto out;
 				}
-				enabled = cbor_get_bool(en);
 			} else if (ad->ext != NULL &&
 				   cable_cbor_load(ad->ext, ad->ext_len, 0, &adext) == 0) {
-				cbor_item_t *hs = cable_cbor_map_get_str(adext, "hmac-secret");
-				enabled = hs != NULL && cbor_isa_float_ctrl(hs) && cbor_is_bool(hs) &&
-				    cbor_get_bool(hs);
+				bool hs = false;
+				enabled = cbor_bool_value(cable_cbor_map_get_str(adext, "hmac-secret"), &hs) &&
+				    hs;
 			}
 			if (json_object_set_new(o, "enabled", json_boolean(enabled)) != 0)
 				goto out;

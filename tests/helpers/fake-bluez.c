@@ -799,12 +799,16 @@ m_remove_device(sd_bus_message *m, void *ud, sd_bus_error *err)
 }
 
 static const sd_bus_vtable adapter_vt[] = {
+	/*
+	 * Unprivileged: sd-bus would otherwise query the caller's credentials on a system bus and
+	 * drop calls from a peer that has just left (a final StopDiscovery); bluetoothd does not.
+	 */
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_METHOD("StartDiscovery", "", "", m_start_discovery, 0),
-	SD_BUS_METHOD("StopDiscovery", "", "", m_stop_discovery, 0),
-	SD_BUS_METHOD("SetDiscoveryFilter", "a{sv}", "", m_set_discovery_filter, 0),
-	SD_BUS_METHOD("GetDiscoveryFilters", "", "as", m_get_discovery_filters, 0),
-	SD_BUS_METHOD("RemoveDevice", "o", "", m_remove_device, 0),
+	SD_BUS_METHOD("StartDiscovery", "", "", m_start_discovery, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("StopDiscovery", "", "", m_stop_discovery, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("SetDiscoveryFilter", "a{sv}", "", m_set_discovery_filter, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("GetDiscoveryFilters", "", "as", m_get_discovery_filters, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("RemoveDevice", "o", "", m_remove_device, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_PROPERTY("Address", "s", ad_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("AddressType", "s", ad_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Name", "s", ad_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -1098,8 +1102,8 @@ m_unregister_advertisement(sd_bus_message *m, void *ud, sd_bus_error *err)
 
 static const sd_bus_vtable adv_manager_vt[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_METHOD("RegisterAdvertisement", "oa{sv}", "", m_register_advertisement, 0),
-	SD_BUS_METHOD("UnregisterAdvertisement", "o", "", m_unregister_advertisement, 0),
+	SD_BUS_METHOD("RegisterAdvertisement", "oa{sv}", "", m_register_advertisement, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("UnregisterAdvertisement", "o", "", m_unregister_advertisement, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_PROPERTY("ActiveInstances", "y", adv_get, 0, EMITS),
 	SD_BUS_PROPERTY("SupportedInstances", "y", adv_get, 0, EMITS),
 	SD_BUS_PROPERTY("SupportedIncludes", "as", adv_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -1470,15 +1474,15 @@ c_get_stats(sd_bus_message *m, void *ud, sd_bus_error *err)
 
 static const sd_bus_vtable control_vt[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_METHOD("AddAdapter", "sb", "", c_add_adapter, 0),
-	SD_BUS_METHOD("RemoveAdapter", "s", "", c_remove_adapter, 0),
-	SD_BUS_METHOD("SetPowered", "sb", "", c_set_powered, 0),
-	SD_BUS_METHOD("InjectAdvert", "ssna{say}b", "", c_inject_advert, 0),
-	SD_BUS_METHOD("AddDevice", "sssn", "", c_add_device, 0),
-	SD_BUS_METHOD("RemoveDevice", "ss", "", c_remove_device, 0),
-	SD_BUS_METHOD("FailNext", "ssssu", "", c_fail_next, 0),
-	SD_BUS_METHOD("SetDelay", "u", "", c_set_delay, 0),
-	SD_BUS_METHOD("GetStats", "s", "a{su}", c_get_stats, 0),
+	SD_BUS_METHOD("AddAdapter", "sb", "", c_add_adapter, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("RemoveAdapter", "s", "", c_remove_adapter, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("SetPowered", "sb", "", c_set_powered, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("InjectAdvert", "ssna{say}b", "", c_inject_advert, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("AddDevice", "sssn", "", c_add_device, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("RemoveDevice", "ss", "", c_remove_device, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("FailNext", "ssssu", "", c_fail_next, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("SetDelay", "u", "", c_set_delay, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("GetStats", "s", "a{su}", c_get_stats, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_VTABLE_END,
 };
 

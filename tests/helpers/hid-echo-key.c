@@ -15,6 +15,7 @@
 #include "cable/error.h"
 #include "cable/hid.h"
 #include "cable/loop.h"
+#include "cable/uhid.h"
 
 /*
  * A small poll() loop behind the cable_loop table, private to this helper (programs use the lws
@@ -307,6 +308,17 @@ on_signal(void *arg, int fd, uint32_t revents)
 }
 
 static void
+on_state(void *arg, enum cable_hid_state st)
+{
+	static const char *names[] = {"", "started", "stopped", "opened", "closed", "failed"};
+	struct poll_loop *L = arg;
+
+	fprintf(stderr, "hid-echo-key: device %s\n", names[st]);
+	if (st == CABLE_HID_STATE_FAILED)
+		pl_quit(&L->base, 1);
+}
+
+static void
 on_deadline(void *arg)
 {
 	struct poll_loop *L = arg;
@@ -320,7 +332,8 @@ main(int argc, char **argv)
 {
 	static struct poll_loop L;
 	struct cable_ctaphid_config cfg;
-	struct cable_hid_socket *sock = NULL;
+	struct cable_hid_transport *tr = NULL;
+	char spec[256];
 	struct cable_loop_fd *sigw = NULL;
 	struct cable_loop_timer *limit = NULL;
 	struct echo e = {0};
@@ -329,9 +342,12 @@ main(int argc, char **argv)
 	long seconds = 60;
 
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: hid-echo-key SOCKET-PATH [MAX-SECONDS]\n");
+		fprintf(stderr, "usage: hid-echo-key SOCKET-PATH|TRANSPORT-SPEC [MAX-SECONDS]\n"
+		    "  TRANSPORT-SPEC: uhid, uhid:PATH, uhid-fd:N or socket:PATH\n");
 		return 2;
 	}
+	/* A bare absolute path is a socket; anything else is a transport spec. */
+	snprintf(spec, sizeof(spec), "%s%s", argv[1][0] == '/' ? "socket:" : "", argv[1]);
 	if (argc == 3)
 		seconds = strtol(argv[2], NULL, 10);
 	L.base.ops = &poll_ops;
@@ -342,13 +358,15 @@ main(int argc, char **argv)
 	cfg.on_event = on_event;
 	cfg.arg = &e;
 	cfg.request_timeout_usec = 30ull * 1000000u;
+	/* An emulated guest on a loaded host can be slow between two packets of one message. */
+	if (getenv("CABLE_HID_PACKET_TIMEOUT_MS") != NULL)
+		cfg.packet_timeout_usec = strtoull(getenv("CABLE_HID_PACKET_TIMEOUT_MS"), NULL, 10) * 1000u;
 	if ((e.key = cable_hid_key_new(&L.base, &cfg)) == NULL)
 		goto out;
-	if ((r = cable_hid_socket_new(&L.base, argv[1], cable_hid_key_input, e.key, &sock)) != 0) {
-		fprintf(stderr, "hid-echo-key: %s: %s\n", argv[1], cable_strerror(r));
+	if ((r = cable_hid_transport_open(&L.base, spec, e.key, NULL, on_state, &L, &tr)) != 0) {
+		fprintf(stderr, "hid-echo-key: %s: %s\n", spec, cable_strerror(r));
 		goto out;
 	}
-	cable_hid_key_attach(e.key, cable_hid_socket_send, sock);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -357,7 +375,7 @@ main(int argc, char **argv)
 	    pl_fd_add(&L.base, sfd, CABLE_LOOP_IN, on_signal, &L, &sigw) != 0 ||
 	    pl_timer_add(&L.base, (uint64_t)seconds * 1000000u, on_deadline, &L, &limit) != 0)
 		goto out;
-	fprintf(stderr, "hid-echo-key: listening on %s\n", argv[1]);
+	fprintf(stderr, "hid-echo-key: serving on %s\n", spec);
 	rc = pl_run(&L);
 	fprintf(stderr, "hid-echo-key: %lu requests, %lu cancels\n", e.requests, e.cancels);
 out:
@@ -365,7 +383,7 @@ out:
 	pl_fd_del(&sigw);
 	if (sfd >= 0)
 		close(sfd);
-	cable_hid_socket_free(&sock);
+	cable_hid_transport_free(&tr);
 	cable_hid_key_free(&e.key);
 	free(e.getinfo);
 	return rc;

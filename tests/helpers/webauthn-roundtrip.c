@@ -145,7 +145,9 @@ static bool
 option_true(cbor_item_t *opts, const char *name)
 {
 	cbor_item_t *v = cable_cbor_map_get_str(opts, name);
-	return v != NULL && cbor_isa_float_ctrl(v) && cbor_is_bool(v) && cbor_get_bool(v);
+	/* libcbor 0.8's cbor_is_bool asserts on floats. */
+	return v != NULL && cbor_isa_float_ctrl(v) && cbor_float_ctrl_is_ctrl(v) && cbor_is_bool(v) &&
+	    cbor_get_bool(v);
 }
 
 /* authenticatorMakeCredential -> status || CBOR (packed self attestation). */

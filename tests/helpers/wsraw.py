@@ -80,7 +80,8 @@ def read_http(s):
 # ---- client -----------------------------------------------------------------------------------
 
 def client(a):
-    s = socket.create_connection((a.host, a.port), timeout=a.timeout)
+    s = socket.create_connection((a.host, a.port), timeout=a.timeout,
+                                 source_address=(a.source, 0) if a.source else None)
     key = base64.b64encode(os.urandom(16))
     req = "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n" % (a.path, a.host, a.port, key.decode())
@@ -244,6 +245,7 @@ def main():
     c.add_argument("--path", required=True)
     c.add_argument("--subprotocol", default="fido.cable")
     c.add_argument("--pad-header", type=int, default=0)
+    c.add_argument("--source", default=None)
     c.add_argument("--timeout", type=float, default=10)
     c.add_argument("actions", nargs="*")
     s = sub.add_parser("server")

@@ -76,8 +76,10 @@ check_text(const struct cable_qr_symbol *sym, int quiet, unsigned flags)
 	p = text;
 	for (int line = 0; *p != '\0'; line++, lines++) {
 		if (flags & CABLE_QR_TEXT_ANSI) {
-			assert_memory_equal(p, "\x1b[40;97m", 8);
-			p += 8;
+			/* Light glyphs are white on black; dark glyphs (INVERT) black on white. */
+			const char *on = (flags & CABLE_QR_TEXT_INVERT) ? "\x1b[107;30m" : "\x1b[40;97m";
+			assert_memory_equal(p, on, strlen(on));
+			p += strlen(on);
 		}
 		for (int col = 0; col < side; col++) {
 			bool top, bottom, dt, db;

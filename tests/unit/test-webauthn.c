@@ -166,7 +166,8 @@ static void
 assert_true_item(cbor_item_t *item)
 {
 	assert_non_null(item);
-	assert_true(cbor_isa_float_ctrl(item) && cbor_is_bool(item) && cbor_get_bool(item));
+	assert_true(cbor_isa_float_ctrl(item) && cbor_float_ctrl_is_ctrl(item) && cbor_is_bool(item) &&
+	    cbor_get_bool(item));
 }
 
 static int64_t
@@ -1171,6 +1172,27 @@ test_registration_failures(void **state)
 		w_authdata(&ad, "example.com", 0x05, a.cred_id, sizeof(a.cred_id), &cose, NULL);
 		w_mc_response(&resp, &a, &ad, req, &uo);
 		finish_err(req, &resp, CABLE_ERR_WEBAUTHN_RESPONSE, "prf.results.first is not 32 bytes");
+	}
+	/* Floats where a bool belongs (libcbor 0.8 asserts if asked cbor_is_bool on them). */
+	{
+		struct w uo = {.n = 0}, fext = {.n = 0};
+		w_head(&uo, 5, 1);
+		w_text(&uo, "prf");
+		w_head(&uo, 5, 1);
+		w_text(&uo, "enabled");
+		w_raw(&uo, "\xf9\x3c\x00", 3); /* half-precision 1.0 */
+		w_authdata(&ad, "example.com", 0x05, a.cred_id, sizeof(a.cred_id), &cose, NULL);
+		w_mc_response(&resp, &a, &ad, req, &uo);
+		finish_err(req, &resp, CABLE_ERR_WEBAUTHN_RESPONSE, "prf.enabled is not a bool");
+		w_head(&fext, 5, 1);
+		w_text(&fext, "hmac-secret");
+		w_raw(&fext, "\xf9\x3c\x00", 3);
+		w_authdata(&ad, "example.com", 0x05, a.cred_id, sizeof(a.cred_id), &cose, &fext);
+		w_mc_response(&resp, &a, &ad, req, NULL);
+		j = finish_ok(req, &resp);
+		assert_true(json_is_false(json_object_get(
+		    json_object_get(json_object_get(j, "clientExtensionResults"), "prf"), "enabled")));
+		json_decref(j);
 	}
 	cable_webauthn_request_free(&req);
 	cable_webauthn_request_free(&req_pref);

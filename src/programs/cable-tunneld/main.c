@@ -27,10 +27,7 @@ struct app {
 	bool draining;
 };
 
-static void logf_(struct app *app, enum cable_tunnel_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
+__attribute__((format(printf, 3, 4))) static void
 logf_(struct app *app, enum cable_tunnel_log_level level, const char *fmt, ...)
 {
 	static const char *const names[] = {"debug", "info", "warn", "error"};

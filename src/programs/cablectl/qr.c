@@ -36,7 +36,7 @@ write_file(const char *path, const void *data, size_t len)
 static void
 qr_new_usage(FILE *f)
 {
-	fprintf(f, "Usage: cablectl qr new [--type ga|mc|dcp] [--no-linking] [--invert] [--ansi]\n"
+	fprintf(f, "Usage: cablectl qr new [--type ga|mc|dcp] [--no-linking] [--invert] [--ansi|--no-color]\n"
 		   "                       [--png FILE] [--svg FILE] [--scale N] [--json]\n\n"
 		   "Makes a fresh QR key and shows its FIDO:/ QR code (version >= 5, EC level M) in\n"
 		   "the terminal with the URL under it. The key is not kept: this is for looking at\n"
@@ -44,7 +44,9 @@ qr_new_usage(FILE *f)
 		   "  --type T      request-type hint: ga (getAssertion, default), mc, dcp\n"
 		   "  --no-linking  say the desktop cannot store linking info (QR key 4 false)\n"
 		   "  --invert      draw dark modules (for dark-on-light terminals)\n"
-		   "  --ansi        force black-and-white colours (works on any terminal theme)\n"
+		   "  --ansi        black-and-white colours, so it scans on any terminal theme (the\n"
+		   "                default when stdout is a terminal and NO_COLOR is not set)\n"
+		   "  --no-color    no colours even on a terminal\n"
 		   "  --png FILE    also write a PNG (\"-\" for stdout; no terminal code then)\n"
 		   "  --svg FILE    also write an SVG (\"-\" for stdout; no terminal code then)\n"
 		   "  --scale N     PNG pixels per module, 1..32 (default 8)\n"
@@ -60,6 +62,7 @@ qr_new(int argc, char **argv)
 		{"no-linking", no_argument, NULL, 'n'},
 		{"invert", no_argument, NULL, 'i'},
 		{"ansi", no_argument, NULL, 'a'},
+		{"no-color", no_argument, NULL, 'c'},
 		{"png", required_argument, NULL, 'p'},
 		{"svg", required_argument, NULL, 's'},
 		{"scale", required_argument, NULL, 'S'},
@@ -71,6 +74,7 @@ qr_new(int argc, char **argv)
 	const char *png_path = NULL, *svg_path = NULL;
 	bool json = false, linking = true, to_stdout;
 	unsigned text_flags = 0;
+	int colour = -1; /* -1: decide by the terminal */
 	uint64_t scale = 8;
 	uint8_t key[CABLE_QR_KEY_LEN], tid[CABLE_TUNNEL_ID_LEN], *png = NULL;
 	struct cable_qr qr;
@@ -93,7 +97,8 @@ qr_new(int argc, char **argv)
 			break;
 		case 'n': linking = false; break;
 		case 'i': text_flags |= CABLE_QR_TEXT_INVERT; break;
-		case 'a': text_flags |= CABLE_QR_TEXT_ANSI; break;
+		case 'a': colour = 1; break;
+		case 'c': colour = 0; break;
 		case 'p': png_path = optarg; break;
 		case 's': svg_path = optarg; break;
 		case 'S':
@@ -111,6 +116,11 @@ qr_new(int argc, char **argv)
 	    (svg_path != NULL && strcmp(svg_path, "-") == 0);
 	if (to_stdout && (json || (png_path != NULL && svg_path != NULL)))
 		return cablectl_usage_error("qr new", "only one output can go to stdout");
+
+	if (colour < 0)
+		colour = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	if (colour)
+		text_flags |= CABLE_QR_TEXT_ANSI;
 
 	memset(&qr, 0, sizeof(qr));
 	r = CABLECTL_EXIT_FAILURE;
