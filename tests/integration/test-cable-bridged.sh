@@ -170,5 +170,17 @@ stop_bridge term
 expect "$W/term.log" 'session cancelled in stage scan' "SIGTERM cancels the session"
 wait "$CPID" 2>/dev/null
 
+# ---- cable-uhid-helper: creates the device, relays to the daemon's socket, drops privileges ----
+start_bridge relay
+$PY "$CABLE_SOURCE_DIR/tests/integration/uhid_kernel.py" "$CABLE_BUILD_DIR/cable-uhid-helper" \
+	"$BRIDGE_SOCK" >"$W/helper.out" 2>&1 &
+KPID=$!
+wait_line "$W/helper.out" '^(ready|FAIL)' 20
+stop_bridge relay
+wait "$KPID" && ok "cable-uhid-helper: $(grep -c '^ok:' "$W/helper.out") checks (CREATE2, relay, EIO, nobody, DESTROY)" || {
+	bad "cable-uhid-helper:"
+	sed 's/^/    /' "$W/helper.out" >&2
+}
+
 [ "$FAILS" = 0 ] || { echo "$FAILS failure(s)" >&2; exit 1; }
 echo "all passed"

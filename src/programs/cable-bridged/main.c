@@ -60,6 +60,8 @@ struct bridge {
 	int exit_code;
 };
 
+static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 logmsg(const char *fmt, ...)
 {
