@@ -406,6 +406,7 @@ def sc_cancel():
     cmd, data = raw.recv(raw.cid, 5)
     dt = time.monotonic() - t0
     expect(cmd == CBOR and data == b"\x2d", "CANCEL answered with 0x2D")
+    print("cancel: 0x2D %.1f ms after CANCEL" % (dt * 1000))
     expect(dt < 0.1, "at once (%.1f ms)" % (dt * 1000))
     for _ in range(100):
         if qr_gone():

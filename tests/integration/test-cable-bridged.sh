@@ -65,7 +65,7 @@ stop_bridge() {
 scenario() {
 	if timeout 120 $PY "$CLIENT" "$1" >"$W/sc-$1.out" 2>&1; then
 		ok "scenario $1: $(grep -c '^ok:' "$W/sc-$1.out") checks"
-		grep '^keepalive:' "$W/sc-$1.out" || true
+		grep -E '^(keepalive|cancel):' "$W/sc-$1.out" || true
 	else
 		bad "scenario $1:"
 		sed 's/^/    /' "$W/sc-$1.out" >&2
