@@ -7,7 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cable/advert.h"
 #include "cable/cred-store.h"
+#include "cable/crypter.h"
+#include "cable/noise.h"
+#include "cable/p256.h"
+#include "cable/qr.h"
 #include "cable/error.h"
 #include "cable/initiator.h"
 #include "cable/messages.h"
@@ -603,6 +608,244 @@ test_cancel(void **state)
 	run_end(false);
 }
 
+/* ---- A responder driven directly by the core, for what the phone session never sends ---- */
+
+enum resp_mode {
+	RESP_LINKING = 1,      /* an update with valid linking info */
+	RESP_LINKING_BAD_SIG,  /* linking info whose signature is wrong */
+	RESP_NO_CTAP,          /* post-handshake offering only "dc" */
+	RESP_SUFFIX,           /* a 22-byte advert: 20 bytes and a CTAP 2.3 suffix */
+	RESP_FDE2,             /* the advert under fde2 */
+};
+
+struct resp {
+	enum resp_mode mode;
+	struct cable_qr qr;
+	uint8_t eid_key[CABLE_EID_KEY_LEN], tunnel_id[16], plain[CABLE_EID_PLAIN_LEN];
+	struct cable_p256_key phone_key;
+	uint8_t phone_pub[65];
+	void *tunnel, *adv;
+	struct cable_noise *noise;
+	struct cable_crypter *crypter;
+	bool closed;
+	bool got_request, got_shutdown;
+};
+
+static struct resp P;
+
+static void
+resp_seal(const uint8_t *pt, size_t len)
+{
+	uint8_t *ct;
+	size_t ct_len;
+
+	assert_int_equal(cable_crypter_encrypt(P.crypter, pt, len, &ct, &ct_len), 0);
+	assert_int_equal(R.io->tunnel->send(P.tunnel, ct, ct_len), 0);
+	free(ct);
+}
+
+static void
+resp_adv_error(void *arg, int code)
+{
+	(void)arg;
+	fail_msg("advert: %s", cable_errname(code));
+}
+
+static void
+resp_opened(void *arg, const uint8_t *rid)
+{
+	static const struct cable_ble_adv_cbs acbs = {NULL, resp_adv_error};
+	uint8_t adv[CABLE_ADVERT_LEN + 2];
+	size_t len = CABLE_ADVERT_LEN;
+
+	(void)arg;
+	assert_non_null(rid);
+	assert_int_equal(cable_advert_build(P.eid_key, &R.penv.env, rid, 0, adv, NULL, P.plain), 0);
+	if (P.mode == RESP_SUFFIX) {
+		adv[20] = 0xa0; /* an empty CBOR map: no channels */
+		len = 21;
+	}
+	assert_int_equal(R.io->ble->advertise_start(R.io->ble->ctx, P.mode == RESP_FDE2 ? 0xfde2 : 0xfff9,
+			     adv, len, &acbs, NULL, &P.adv), 0);
+}
+
+static void
+resp_message(void *arg, const uint8_t *data, size_t len)
+{
+	uint8_t psk[32], msg[CABLE_NOISE_MSG_LEN], hash[32], *pt, *buf;
+	size_t pt_len, buf_len;
+
+	(void)arg;
+	if (P.crypter == NULL) {
+		R.io->ble->advertise_stop(R.io->ble->ctx, &P.adv);
+		assert_int_equal(cable_derive_psk(P.qr.secret, 16, P.plain, psk), 0);
+		assert_non_null(P.noise = cable_noise_new());
+		assert_int_equal(cable_noise_start(P.noise, CABLE_NOISE_KNPSK0, CABLE_NOISE_RESPONDER, psk, NULL,
+				     P.qr.public_key_full), 0);
+		assert_int_equal(cable_noise_read_message(P.noise, data, len), 0);
+		assert_int_equal(cable_noise_write_message(P.noise, &R.penv.env, msg), 0);
+		assert_int_equal(R.io->tunnel->send(P.tunnel, msg, sizeof(msg)), 0);
+		assert_int_equal(cable_noise_split(P.noise, &P.crypter), 0);
+		assert_int_equal(cable_noise_handshake_hash(P.noise, hash), 0);
+		/* The post-handshake message, with an empty getInfo map. */
+		if (P.mode == RESP_NO_CTAP)
+			assert_int_equal(cable_post_handshake_build(NULL, 0, CABLE_FEATURE_DC, &buf, &buf_len), 0);
+		else
+			assert_int_equal(cable_post_handshake_build((const uint8_t *)"\xa0", 1, CABLE_FEATURE_CTAP,
+					     &buf, &buf_len), 0);
+		resp_seal(buf, buf_len);
+		free(buf);
+		if (P.mode == RESP_LINKING || P.mode == RESP_LINKING_BAD_SIG) {
+			struct cable_linking_info li;
+
+			memset(&li, 0, sizeof(li));
+			memcpy(li.contact_id, "contact", 7);
+			li.contact_id_len = 7;
+			memcpy(li.link_id, "linkid08", 8);
+			li.link_id_len = 8;
+			memset(li.secret, 0x33, 32);
+			li.secret_len = 32;
+			memcpy(li.peer_public, P.phone_key.pub, 65);
+			strcpy(li.name, "Test phone");
+			assert_int_equal(cable_linking_sign(&P.phone_key, P.qr.public_key_full, hash, li.signature), 0);
+			if (P.mode == RESP_LINKING_BAD_SIG)
+				li.signature[0] ^= 1;
+			assert_int_equal(cable_update_build(&li, &buf, &buf_len), 0);
+			resp_seal(buf, buf_len);
+			free(buf);
+		}
+		return;
+	}
+	assert_int_equal(cable_crypter_decrypt(P.crypter, data, len, &pt, &pt_len), 0);
+	assert_true(pt_len >= 1);
+	if (pt[0] == CABLE_FRAME_CTAP) {
+		static const uint8_t answer[] = {CABLE_FRAME_CTAP, 0x00, 0xa0};
+		P.got_request = true;
+		resp_seal(answer, sizeof(answer));
+	} else if (pt[0] == CABLE_FRAME_SHUTDOWN) {
+		P.got_shutdown = true;
+		R.io->tunnel->close(P.tunnel);
+	}
+	free(pt);
+}
+
+static void
+resp_closed(void *arg, int err)
+{
+	(void)arg;
+	(void)err;
+	R.io->tunnel->free(&P.tunnel);
+	P.closed = true;
+}
+
+/* Runs the initiator against the core-driven responder in mode. */
+static void
+resp_run(enum resp_mode mode, uint32_t seed)
+{
+	static const struct cable_tunnel_io_cbs tcbs = {resp_opened, resp_message, resp_closed};
+	uint64_t end;
+
+	run_init(seed);
+	use_mc();
+	memset(&P, 0, sizeof(P));
+	P.mode = mode;
+	if (mode == RESP_SUFFIX)
+		R.icfg.advert_flags = CABLE_ADVERT_ALLOW_SUFFIX;
+	assert_int_equal(cable_p256_generate(&R.penv.env, &P.phone_key), 0);
+	assert_int_equal(cable_initiator_new(R.io, &R.icfg, &R.in), 0);
+	assert_int_equal(cable_initiator_start(R.in), 0);
+	assert_int_equal(cable_qr_from_url(R.url, strlen(R.url), &P.qr, NULL), 0);
+	assert_int_equal(cable_qr_eid_key(&P.qr, P.eid_key), 0);
+	assert_int_equal(cable_qr_tunnel_id(&P.qr, P.tunnel_id), 0);
+	assert_int_equal(R.io->tunnel->open_new(R.io->tunnel->ctx, 0, P.tunnel_id, &tcbs, NULL, &P.tunnel), 0);
+	end = now_usec() + 5000000u;
+	while (!(R.done && P.closed) && now_usec() < end)
+		assert_int_equal(cable_loop_poll_once(R.lp, 100000), 0);
+	assert_true(R.done);
+	assert_true(P.closed);
+	R.io->ble->advertise_stop(R.io->ble->ctx, &P.adv);
+	cable_noise_free(&P.noise);
+	cable_crypter_free(&P.crypter);
+	cable_qr_wipe(&P.qr);
+	memcpy(P.phone_pub, P.phone_key.pub, 65);
+	cable_p256_key_wipe(&P.phone_key);
+}
+
+static void
+test_core_responder(void **state)
+{
+	const struct cable_linking_info *li;
+	const uint8_t *resp;
+	size_t resp_len;
+
+	(void)state;
+	/* Valid linking info in an update: verified against our QR key and the handshake hash, kept. */
+	resp_run(RESP_LINKING, 70);
+	assert_int_equal(R.final.type, CABLE_INITIATOR_EV_DONE);
+	assert_int_equal(cable_initiator_updates(R.in), 1);
+	assert_non_null(li = cable_initiator_linking(R.in));
+	assert_string_equal(li->name, "Test phone");
+	assert_memory_equal(li->peer_public, P.phone_pub, 65);
+	assert_int_equal(li->secret_len, 32);
+	assert_int_equal(cable_initiator_response(R.in, &resp, &resp_len), 0);
+	assert_int_equal(resp_len, 2);
+	assert_memory_equal(resp, "\x00\xa0", 2);
+	assert_true(P.got_request && P.got_shutdown);
+	run_end(false);
+
+	/* A forged signature ends the session before the answer. */
+	resp_run(RESP_LINKING_BAD_SIG, 71);
+	expect_failed(CABLE_ERR_LINKING_SIGNATURE, CABLE_INITIATOR_STAGE_RESPONSE);
+	assert_null(cable_initiator_linking(R.in));
+	run_end(false);
+
+	/* A phone that does not offer CTAP: nothing is sent to it. */
+	resp_run(RESP_NO_CTAP, 72);
+	expect_failed(CABLE_ERR_UNSUPPORTED, CABLE_INITIATOR_STAGE_POST_HANDSHAKE);
+	assert_false(P.got_request);
+	run_end(false);
+
+	/* The advert under fde2 (older phones) is accepted. */
+	resp_run(RESP_FDE2, 73);
+	assert_int_equal(R.final.type, CABLE_INITIATOR_EV_DONE);
+	assert_int_equal(R.found_uuid, 0xfde2);
+	run_end(false);
+
+	/* A CTAP 2.3 advert suffix only with CABLE_ADVERT_ALLOW_SUFFIX ... */
+	resp_run(RESP_SUFFIX, 74);
+	assert_int_equal(R.final.type, CABLE_INITIATOR_EV_DONE);
+	run_end(false);
+}
+
+static void
+test_suffix_refused_by_default(void **state)
+{
+	static const struct cable_tunnel_io_cbs tcbs = {resp_opened, resp_message, resp_closed};
+	uint64_t end;
+
+	(void)state;
+	/* ... and not by default, as Chrome: no match, the scan times out. */
+	run_init(75);
+	use_mc();
+	memset(&P, 0, sizeof(P));
+	P.mode = RESP_SUFFIX;
+	R.icfg.scan_timeout_ms = 300;
+	assert_int_equal(cable_initiator_new(R.io, &R.icfg, &R.in), 0);
+	assert_int_equal(cable_initiator_start(R.in), 0);
+	assert_int_equal(cable_qr_from_url(R.url, strlen(R.url), &P.qr, NULL), 0);
+	assert_int_equal(cable_qr_eid_key(&P.qr, P.eid_key), 0);
+	assert_int_equal(cable_qr_tunnel_id(&P.qr, P.tunnel_id), 0);
+	assert_int_equal(R.io->tunnel->open_new(R.io->tunnel->ctx, 0, P.tunnel_id, &tcbs, NULL, &P.tunnel), 0);
+	end = now_usec() + 5000000u;
+	while (!R.done && now_usec() < end)
+		assert_int_equal(cable_loop_poll_once(R.lp, 100000), 0);
+	expect_failed(CABLE_ERR_TIMEOUT, CABLE_INITIATOR_STAGE_SCAN);
+	R.io->ble->advertise_stop(R.io->ble->ctx, &P.adv);
+	R.io->tunnel->free(&P.tunnel);
+	cable_qr_wipe(&P.qr);
+	run_end(false);
+}
+
 static void
 test_arguments(void **state)
 {
@@ -648,6 +891,8 @@ main(void)
 		cmocka_unit_test(test_io_faults),
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_core_responder),
+		cmocka_unit_test(test_suffix_refused_by_default),
 		cmocka_unit_test(test_arguments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -181,6 +181,7 @@ show_qr(struct signin *a, const char *url)
 			json_object_set_new(o, "png", json_string(a->png_path));
 		if (a->svg_path != NULL)
 			json_object_set_new(o, "svg", json_string(a->svg_path));
+		json_object_set_new(o, "cpu_ms", json_real(cpu_ms()));
 		emit_json(a, o);
 		r = SIGNIN_OK;
 		goto out;
@@ -247,6 +248,7 @@ handle_response(struct signin *a, const uint8_t *resp, size_t len)
 		    "status_name", len > 0 && resp[0] == 0 ? "CTAP2_OK" : cable_errname(len > 0 ? resp[0] : 0));
 		if (r < 0)
 			json_object_set_new(o, "error", json_string(cable_errname(r)));
+		json_object_set_new(o, "cpu_ms", json_real(cpu_ms()));
 		emit_json(a, o);
 	}
 	free(msg);
