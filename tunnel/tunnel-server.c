@@ -51,6 +51,7 @@ static const char *const reject_names[CABLE_TUNNEL_REJECT_COUNT] = {
 	[CABLE_TUNNEL_REJECT_MESSAGE_COUNT] = "message_count",
 	[CABLE_TUNNEL_REJECT_LIFETIME] = "lifetime",
 	[CABLE_TUNNEL_REJECT_CONNECT_WAIT] = "connect_wait",
+	[CABLE_TUNNEL_REJECT_QUEUE] = "queue_full",
 };
 
 struct tunnel {
@@ -259,6 +260,7 @@ tunnel_free(struct cable_tunnel_server *srv, struct tunnel *t)
 	srv->hist_sum += secs;
 	lws_dll2_remove(&t->live);
 	lws_dll2_remove(&t->pending);
+	srv->st.queued_bytes -= t->q[0].bytes + t->q[1].bytes;
 	cable_relay_queue_clear(&t->q[0]);
 	cable_relay_queue_clear(&t->q[1]);
 	free(t);
@@ -306,6 +308,7 @@ side_gone(struct cable_tunnel_server *srv, struct conn *c, struct lws *wsi)
 		return;
 	t->wsi[side] = NULL;
 	t->established &= (uint8_t) ~(1u << side);
+	srv->st.queued_bytes -= t->q[side].bytes;
 	cable_relay_queue_clear(&t->q[side]);
 	if (t->wsi[other] == NULL) {
 		tunnel_free(srv, t);
@@ -633,12 +636,19 @@ ws_receive(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c, con
 		cable_relay_msg_free(&c->partial);
 		return 0;
 	}
-	/* The per-side message limit already bounds the queue; the byte bound is belt and braces. */
-	if (cable_relay_queue_push(&t->q[other], c->partial, srv->cfg.max_messages,
-	    (size_t)srv->cfg.max_messages * srv->cfg.max_message) != 0) {
+	/*
+	 * Bytes waiting are bounded per side and in total, so that tunnels whose other side never
+	 * reads (or never comes) cannot hold the server's memory; the message count bounds the rest.
+	 */
+	if (srv->st.queued_bytes + c->partial->len > srv->cfg.max_queued_total ||
+	    cable_relay_queue_push(&t->q[other], c->partial, srv->cfg.max_messages,
+	    srv->cfg.max_queued) != 0) {
 		cable_relay_msg_free(&c->partial);
+		peer_name(wsi, peer, sizeof(peer));
+		reject(srv, CABLE_TUNNEL_REJECT_QUEUE, peer, t->id);
 		return ws_close(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "queue full");
 	}
+	srv->st.queued_bytes += c->partial->len;
 	c->partial = NULL;
 	if (t->established & (1u << other))
 		lws_callback_on_writable(t->wsi[other]);
@@ -655,6 +665,7 @@ ws_writeable(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c)
 	if (c->kill || t == NULL)
 		return -1;
 	if ((m = cable_relay_queue_pop(&t->q[c->side])) != NULL) {
+		srv->st.queued_bytes -= m->len;
 		n = lws_write(wsi, cable_relay_msg_payload(m), m->len, LWS_WRITE_BINARY);
 		if (n < 0 || (size_t)n < m->len) {
 			cable_relay_msg_free(&m);
@@ -814,6 +825,10 @@ cable_tunnel_server_new(struct cable_loop *loop, const struct cable_tunnel_serve
 	srv->cfg.max_pending = cfg->max_pending ? cfg->max_pending : 10000;
 	srv->cfg.max_per_source = cfg->max_per_source ? cfg->max_per_source : 64;
 	srv->cfg.max_header = cfg->max_header ? cfg->max_header : 4096;
+	srv->cfg.max_queued = cfg->max_queued ? cfg->max_queued : 65536;
+	srv->cfg.max_queued_total = cfg->max_queued_total ? cfg->max_queued_total : 256u << 20;
+	if (srv->cfg.max_queued < srv->cfg.max_message)
+		srv->cfg.max_queued = srv->cfg.max_message; /* one message must always fit */
 	srv->loop = loop;
 	srv->ctx = ctx;
 	cable_hex_encode(cfg->routing_id, CABLE_ROUTING_ID_LEN, srv->rid_hex, true);
@@ -959,6 +974,9 @@ cable_tunnel_server_metrics(const struct cable_tunnel_server *srv, char **text)
 	EMIT("# HELP cable_tunnel_bytes_relayed_total Payload bytes relayed.\n"
 	     "# TYPE cable_tunnel_bytes_relayed_total counter\n"
 	     "cable_tunnel_bytes_relayed_total %llu\n", (unsigned long long)st.bytes);
+	EMIT("# HELP cable_tunnel_queued_bytes Payload bytes waiting to be written.\n"
+	     "# TYPE cable_tunnel_queued_bytes gauge\ncable_tunnel_queued_bytes %llu\n",
+	    (unsigned long long)st.queued_bytes);
 	EMIT("# HELP cable_tunnel_rejections_total Requests refused and tunnels cut, by reason.\n"
 	     "# TYPE cable_tunnel_rejections_total counter\n");
 	for (int i = 0; i < CABLE_TUNNEL_REJECT_COUNT; i++)

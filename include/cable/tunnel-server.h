@@ -34,6 +34,7 @@ enum cable_tunnel_reject {
 	CABLE_TUNNEL_REJECT_MESSAGE_COUNT, /* "message_count": closed with 1008 */
 	CABLE_TUNNEL_REJECT_LIFETIME,      /* "lifetime": tunnel lived too long, closed with 1008 */
 	CABLE_TUNNEL_REJECT_CONNECT_WAIT,  /* "connect_wait": nobody joined in time, closed with 1008 */
+	CABLE_TUNNEL_REJECT_QUEUE,         /* "queue_full": too many bytes waiting, closed with 1008 */
 	CABLE_TUNNEL_REJECT_COUNT
 };
 
@@ -52,6 +53,8 @@ struct cable_tunnel_server_config {
 	uint32_t max_pending;          /* [10000] tunnels waiting for their connect side, in total */
 	uint32_t max_per_source;       /* [64] open connections from one source address */
 	uint32_t max_header;           /* [4096] request header bytes */
+	uint32_t max_queued;           /* [65536] bytes waiting for one side (not yet written) */
+	uint64_t max_queued_total;     /* [268435456] bytes waiting in all tunnels together */
 
 	/* Where limit hits and notable events go (never secrets or whole tunnel IDs); NULL = nowhere. */
 	void (*log)(void *arg, enum cable_tunnel_log_level level, const char *msg);
@@ -65,6 +68,7 @@ struct cable_tunnel_server_stats {
 	uint64_t tunnels_total;
 	uint64_t messages;  /* relayed (written to the other side) */
 	uint64_t bytes;
+	uint64_t queued_bytes; /* waiting to be written, all tunnels */
 	uint64_t rejected[CABLE_TUNNEL_REJECT_COUNT];
 };
 

@@ -137,6 +137,27 @@ sleep 0.2
 $W --port $PORT_P --path "/cable/new/$(random_tid)" close >"$WORK/src6"
 expect_line "$WORK/src6" '^http 101' "slots come back when connections close"
 
+# ---- bytes waiting for a side that has not joined (per side, then in total) ------------------------
+start_tunneld Q --max-message 600 --max-queued 1000 --max-queued-total 1500
+$W --port $PORT_Q --path "/cable/new/$(random_tid)" size:600 size:600 >"$WORK/q1"
+expect_line "$WORK/q1" '^closed 1008' "more than --max-queued bytes waiting: sender closed with 1008"
+$W --port $PORT_Q --path "/cable/new/$(random_tid)" size:600 sleep:3 close >"$WORK/q2" &
+PIDS+=("$!")
+$W --port $PORT_Q --path "/cable/new/$(random_tid)" size:600 sleep:3 close >"$WORK/q3" &
+PIDS+=("$!")
+wait_file "$WORK/q2" '^routing'
+wait_file "$WORK/q3" '^routing'
+for i in $(seq 50); do [ "$(metric $PORT_Q cable_tunnel_queued_bytes)" = 1200 ] && break; sleep 0.05; done
+expect_metric $PORT_Q cable_tunnel_queued_bytes 1200
+$W --port $PORT_Q --path "/cable/new/$(random_tid)" size:600 >"$WORK/q4"
+expect_line "$WORK/q4" '^closed 1008' "more than --max-queued-total bytes waiting: the newcomer is closed"
+counted $PORT_Q queue_full 2
+logged Q queue_full
+wait_file "$WORK/q2" '^closed' 10
+wait_file "$WORK/q3" '^closed' 10
+for i in $(seq 50); do [ "$(metric $PORT_Q cable_tunnel_queued_bytes)" = 0 ] && break; sleep 0.05; done
+expect_metric $PORT_Q cable_tunnel_queued_bytes 0
+
 # ---- time limits ----------------------------------------------------------------------------------
 start_tunneld T --lifetime 1 --connect-wait 5 --routing-id 0e0e0e
 TID=$(random_tid)

@@ -71,6 +71,8 @@ usage(FILE *f)
 	    "  --max-pending N         tunnels waiting for a connect side, in total [10000]\n"
 	    "  --max-per-source N      open connections per source address [64]\n"
 	    "  --max-header BYTES      request header bytes [4096]\n"
+	    "  --max-queued BYTES      bytes waiting for one side of a tunnel [65536]\n"
+	    "  --max-queued-total BYTES bytes waiting in all tunnels together [268435456]\n"
 	    "  --max-fds N             descriptors to provision [RLIMIT_NOFILE]\n"
 	    "  --event-lib epoll|poll  how to wait for events [epoll when built with libev]\n"
 	    "  --drain-timeout SECONDS on SIGTERM, wait this long for tunnels to finish [130]\n"
@@ -167,7 +169,7 @@ main(int argc, char **argv)
 {
 	enum {
 		O_LISTEN = 256, O_CERT, O_KEY, O_RID, O_LIFETIME, O_WAIT, O_MSG, O_MSGS, O_PENDING,
-		O_SOURCE, O_HEADER, O_FDS, O_DRAIN, O_LOG, O_HELP, O_VERSION, O_EVLIB,
+		O_SOURCE, O_HEADER, O_FDS, O_DRAIN, O_LOG, O_HELP, O_VERSION, O_EVLIB, O_QUEUED, O_QTOTAL,
 	};
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
@@ -187,6 +189,8 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, O_HELP},
 		{"version", no_argument, NULL, O_VERSION},
 		{"event-lib", required_argument, NULL, O_EVLIB},
+		{"max-queued", required_argument, NULL, O_QUEUED},
+		{"max-queued-total", required_argument, NULL, O_QTOTAL},
 		{NULL, 0, NULL, 0},
 	};
 	struct cable_tunnel_server_config cfg;
@@ -270,6 +274,15 @@ main(int argc, char **argv)
 			else
 				goto bad;
 			break;
+		case O_QUEUED:
+			if (parse_u32(optarg, 1, UINT32_MAX, &cfg.max_queued) != 0)
+				goto bad;
+			break;
+		case O_QTOTAL:
+			if (parse_u32(optarg, 1, UINT32_MAX, &v) != 0)
+				goto bad;
+			cfg.max_queued_total = v;
+			break;
 		case O_EVLIB:
 			if (strcmp(optarg, "epoll") == 0)
 				evlib = 1;
@@ -332,6 +345,7 @@ out:
 	return rc;
 bad:
 	fprintf(stderr, "cable-tunneld: invalid value for --%s: %s\n",
-	    opt == O_EVLIB ? "event-lib" : opts[opt - O_LISTEN].name, optarg);
+	    opt == O_EVLIB ? "event-lib" : opt == O_QUEUED ? "max-queued" :
+	    opt == O_QTOTAL ? "max-queued-total" : opts[opt - O_LISTEN].name, optarg);
 	return EXIT_USAGE;
 }
