@@ -137,6 +137,31 @@ sleep 0.2
 $W --port $PORT_P --path "/cable/new/$(random_tid)" close >"$WORK/src6"
 expect_line "$WORK/src6" '^http 101' "slots come back when connections close"
 
+# Behind a trusted proxy, X-Real-IP names the client: its limit is its own, answered with 429.
+start_tunneld X --max-per-source 2 --trusted-proxy 127.0.0.1
+for i in 1 2; do
+	$W --port $PORT_X --header "X-Real-IP: 10.1.2.3" --path "/cable/new/$(random_tid)" sleep:4 close >"$WORK/px$i" &
+	PIDS+=("$!")
+	wait_file "$WORK/px$i" '^routing'
+done
+$W --port $PORT_X --header "X-Real-IP: 10.1.2.3" --path "/cable/new/$(random_tid)" >"$WORK/px3"
+expect_line "$WORK/px3" '^http 429' "trusted proxy: a 3rd connection for the same client -> 429"
+$W --port $PORT_X --header "X-Real-IP: 10.9.9.9" --path "/cable/new/$(random_tid)" close >"$WORK/px4"
+expect_line "$WORK/px4" '^http 101' "trusted proxy: another client behind the same proxy is not affected"
+expect_line "$WORK/X.err" 'rejected source_limit: peer 10\.1\.2\.3 ' "the client's address is logged, not the proxy's"
+# From an untrusted peer the header means nothing (no spoofing around the limit).
+$W --port $PORT_P --header "X-Real-IP: 10.7.7.7" --path "/cable/new/$(random_tid)" sleep:4 close >"$WORK/sp1" &
+PIDS+=("$!")
+$W --port $PORT_P --header "X-Real-IP: 10.7.7.8" --path "/cable/new/$(random_tid)" sleep:4 close >"$WORK/sp2" &
+PIDS+=("$!")
+$W --port $PORT_P --header "X-Real-IP: 10.7.7.9" --path "/cable/new/$(random_tid)" sleep:4 close >"$WORK/sp3" &
+PIDS+=("$!")
+wait_file "$WORK/sp1" '^routing'
+wait_file "$WORK/sp2" '^routing'
+wait_file "$WORK/sp3" '^routing'
+$W --port $PORT_P --header "X-Real-IP: 10.7.7.10" --path "/cable/new/$(random_tid)" >"$WORK/sp4"
+expect_line "$WORK/sp4" '^http none' "X-Real-IP from an untrusted peer is ignored"
+
 # ---- bytes waiting for a side that has not joined (per side, then in total) ------------------------
 start_tunneld Q --max-message 600 --max-queued 1000 --max-queued-total 1500
 $W --port $PORT_Q --path "/cable/new/$(random_tid)" size:600 size:600 >"$WORK/q1"

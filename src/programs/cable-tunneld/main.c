@@ -72,6 +72,8 @@ usage(FILE *f)
 	    "  --max-per-source N      open connections per source address [64]\n"
 	    "  --max-header BYTES      request header bytes [4096]\n"
 	    "  --max-queued BYTES      bytes waiting for one side of a tunnel [65536]\n"
+	    "  --trusted-proxy ADDR    a proxy whose X-Real-IP names the client for --max-per-source\n"
+	    "                          (repeatable, numeric address)\n"
 	    "  --max-queued-total BYTES bytes waiting in all tunnels together [268435456]\n"
 	    "  --max-fds N             descriptors to provision [RLIMIT_NOFILE]\n"
 	    "  --event-lib epoll|poll  how to wait for events [epoll when built with libev]\n"
@@ -169,7 +171,7 @@ main(int argc, char **argv)
 {
 	enum {
 		O_LISTEN = 256, O_CERT, O_KEY, O_RID, O_LIFETIME, O_WAIT, O_MSG, O_MSGS, O_PENDING,
-		O_SOURCE, O_HEADER, O_FDS, O_DRAIN, O_LOG, O_HELP, O_VERSION, O_EVLIB, O_QUEUED, O_QTOTAL,
+		O_SOURCE, O_HEADER, O_FDS, O_DRAIN, O_LOG, O_HELP, O_VERSION, O_EVLIB, O_QUEUED, O_QTOTAL, O_PROXY,
 	};
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
@@ -191,6 +193,7 @@ main(int argc, char **argv)
 		{"event-lib", required_argument, NULL, O_EVLIB},
 		{"max-queued", required_argument, NULL, O_QUEUED},
 		{"max-queued-total", required_argument, NULL, O_QTOTAL},
+		{"trusted-proxy", required_argument, NULL, O_PROXY},
 		{NULL, 0, NULL, 0},
 	};
 	struct cable_tunnel_server_config cfg;
@@ -199,6 +202,8 @@ main(int argc, char **argv)
 	char addr[128] = "127.0.0.1";
 	uint32_t v, secs;
 	int opt, r, rc = 1, evlib = -1; /* -1: epoll if available */
+	const char *proxies[CABLE_TUNNEL_MAX_PROXIES];
+	size_t nproxies = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&lcfg, 0, sizeof(lcfg));
@@ -283,6 +288,11 @@ main(int argc, char **argv)
 				goto bad;
 			cfg.max_queued_total = v;
 			break;
+		case O_PROXY:
+			if (nproxies == CABLE_TUNNEL_MAX_PROXIES)
+				goto bad;
+			proxies[nproxies++] = optarg;
+			break;
 		case O_EVLIB:
 			if (strcmp(optarg, "epoll") == 0)
 				evlib = 1;
@@ -307,6 +317,8 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cfg.listen_addr = addr;
+	cfg.trusted_proxies = proxies;
+	cfg.n_trusted_proxies = nproxies;
 	cfg.log = server_log;
 	cfg.log_arg = &app;
 	/* lws needs room for the largest headers we accept plus what it keeps for itself. */
@@ -346,6 +358,7 @@ out:
 bad:
 	fprintf(stderr, "cable-tunneld: invalid value for --%s: %s\n",
 	    opt == O_EVLIB ? "event-lib" : opt == O_QUEUED ? "max-queued" :
-	    opt == O_QTOTAL ? "max-queued-total" : opts[opt - O_LISTEN].name, optarg);
+	    opt == O_QTOTAL ? "max-queued-total" : opt == O_PROXY ? "trusted-proxy" :
+	    opts[opt - O_LISTEN].name, optarg);
 	return EXIT_USAGE;
 }
