@@ -95,7 +95,8 @@ struct mem_tunnel {
 	uint8_t rid[3];
 	struct mem_tunnel *peer;
 	bool joined;       /* a "new" side that a "connect" side has joined */
-	bool closing;      /* close() called, or the server is closing it */
+	bool closing;      /* close() called: sends fail */
+	bool remote_closed; /* the server closed it: closed() is queued, sends are discarded */
 	bool done;         /* closed() delivered: no more callbacks */
 	struct mem_ev *held_head, *held_tail; /* sent by a "new" side before the peer joined */
 };
@@ -208,8 +209,8 @@ q_fire(void *arg)
 	struct mem_q *q = arg;
 	struct mem_ev *ev = q->head;
 
-	/* The loop consumed the timer before calling us. */
-	q->timer = NULL;
+	/* A fired timer is still ours to free on the lws loop; the poll loop accepts the del too. */
+	q->m->loop->ops->timer_del(&q->timer);
 	if (ev == NULL)
 		return;
 	q->head = ev->next;
@@ -283,12 +284,12 @@ tunnel_push_closed(struct mem_tunnel *t, int err)
 {
 	struct mem_ev *ev;
 
-	if (t->closing && t->q.tail != NULL && t->q.tail->type == EV_CLOSED)
+	if (t->remote_closed)
 		return;
 	if ((ev = ev_new(EV_CLOSED, NULL, 0)) == NULL)
 		return;
 	ev->err = err;
-	t->closing = true;
+	t->remote_closed = true;
 	q_push(&t->q, ev, 0);
 }
 
@@ -356,7 +357,7 @@ static struct mem_tunnel *
 find_new(struct cable_mem_io *m, uint16_t domain, const uint8_t rid[3], const uint8_t tid[16])
 {
 	for (struct mem_tunnel *t = m->tunnels; t != NULL; t = t->next)
-		if (t->is_new && !t->joined && !t->closing && t->domain == domain &&
+		if (t->is_new && !t->joined && !t->closing && !t->remote_closed && t->domain == domain &&
 		    memcmp(t->rid, rid, 3) == 0 && memcmp(t->tunnel_id, tid, 16) == 0)
 			return t;
 	return NULL;
@@ -440,6 +441,8 @@ mem_send(void *handle, const uint8_t *data, size_t len)
 		return CABLE_ERR_ARG;
 	if (t->closing || t->done)
 		return CABLE_ERR_STATE;
+	if (t->remote_closed)
+		return 0; /* the connection is going away: the data is lost, as on a real socket */
 	if (len == 0 || len > MEM_MAX_DATA)
 		return CABLE_ERR_TOO_BIG;
 	m = t->q.m;
@@ -517,6 +520,10 @@ mem_close(void *handle)
 	if (t == NULL || t->closing || t->done)
 		return;
 	t->q.m->closes++;
+	if (t->remote_closed) {
+		t->closing = true;
+		return; /* closed() is already on its way */
+	}
 	/* What is queued for this side and not yet delivered is dropped with the connection. */
 	for (pp = &t->q.head; (ev = *pp) != NULL;) {
 		if (ev->type == EV_MESSAGE) {
@@ -540,6 +547,7 @@ mem_close(void *handle)
 	}
 	drop_held(t);
 	tunnel_push_closed(t, 0);
+	t->closing = true;
 }
 
 static void
@@ -551,7 +559,7 @@ mem_free(void **handle)
 	if (handle == NULL || (t = *handle) == NULL)
 		return;
 	m = t->q.m;
-	if (!t->closing && !t->done)
+	if (!t->closing && !t->done && !t->remote_closed)
 		m->drops++;
 	if (t->peer != NULL) {
 		struct mem_tunnel *p = t->peer;
