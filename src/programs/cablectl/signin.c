@@ -337,9 +337,9 @@ on_signal(void *arg, int signo)
 		return;
 	}
 	a->signo = signo;
-	a->exit_code = signo == SIGTERM ? SIGNIN_SIGTERM : SIGNIN_SIGINT;
-	if (cable_initiator_stage(a->in) == CABLE_INITIATOR_STAGE_AFTER)
-		a->signo = 0; /* the answer is already printed: finish normally */
+	/* After the answer is printed the session just stops waiting for the phone's close. */
+	if (cable_initiator_stage(a->in) != CABLE_INITIATOR_STAGE_AFTER)
+		a->exit_code = signo == SIGTERM ? SIGNIN_SIGTERM : SIGNIN_SIGINT;
 	cable_initiator_cancel(a->in);
 }
 
