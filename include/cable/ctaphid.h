@@ -120,7 +120,7 @@ struct cable_ctaphid;
 
 /*
  * Defaults: version 0.1.0, capabilities WINK|CBOR|NMSG, first CID 1, 32 channels, 7609-byte
- * messages, 500 ms packet timeout, 100 ms keepalive, 300 s request timeout, no callback.
+ * messages, 1 s packet timeout, 100 ms keepalive, 300 s request timeout, no callback.
  */
 void cable_ctaphid_config_default(struct cable_ctaphid_config *cfg);
 

@@ -26,7 +26,10 @@ struct cable_loop_ops {
 	int (*fd_set_events)(struct cable_loop_fd *w, uint32_t events);
 	/* Stops watching and frees the watch; accepts NULL and sets *w to NULL. */
 	void (*fd_del)(struct cable_loop_fd **w);
-	/* One-shot timer after delay_usec microseconds. */
+	/*
+	 * One-shot timer after delay_usec microseconds. The owner frees it with timer_del whether
+	 * or not it has fired (calling timer_del from inside its own callback is fine).
+	 */
 	int (*timer_add)(struct cable_loop *loop, uint64_t delay_usec, cable_loop_timer_cb cb,
 	    void *arg, struct cable_loop_timer **out);
 	/* Cancels (if pending) and frees; accepts NULL and sets *t to NULL. */

@@ -18,7 +18,8 @@
  * begin validates everything a browser validates before showing UI, so a caller can run it before
  * drawing a QR code:
  *   - origin: "https://host[:port]" (scheme and host lower-cased, ":443" dropped, no path); plain
- *     http only for http://localhost[:port]; IP-address hosts are refused as browsers do;
+ *     http only for http://localhost[:port] and *.localhost; IP-address hosts are refused as
+ *     browsers do;
  *   - the RP ID (options.rp.id for create, options.rpId for get; default the origin's host) must
  *     equal the host or be a registrable suffix of it (HTML "is a registrable domain suffix of",
  *     on the Public Suffix List via libpsl, private registries included);
@@ -32,14 +33,15 @@
  *   - clientDataJSON = {"type":"webauthn.create"|"webauthn.get","challenge":b64url,
  *     "origin":origin,"crossOrigin":false}; clientDataHash = SHA-256 of it;
  *   - userVerification "required" and "preferred" (the default) -> uv:true (a phone always has
- *     built-in UV), "discouraged" -> uv omitted. "required" additionally makes finish demand the
- *     UV flag;
+ *     built-in UV), "discouraged" -> uv omitted unless prf is requested (Chrome raises UV for
+ *     PRF). "required" additionally makes finish demand the UV flag;
  *   - residentKey "required"/"preferred" (or requireResidentKey true when residentKey is absent)
  *     -> rk:true, otherwise rk omitted;
  *   - pubKeyCredParams in order (entries whose type is not "public-key" skipped; an empty list
  *     means ES256, RS256); excludeCredentials/allowCredentials of type "public-key" as
  *     {"id","type"} descriptors (empty lists omitted);
- *   - extensions: credProps is answered by the client ({"rk": bool}); prf eval/evalByCredential
+ *   - extensions: credProps is answered by the client ({"rk": bool}: the authenticator's
+ *     unsigned credProps output when it sends one, else whether rk was sent); prf eval/evalByCredential
  *     inputs are hashed as SHA-256("WebAuthn PRF" || 0x00 || input) and sent as the plaintext
  *     "prf" extension hybrid phones take; results come from the unsigned extension outputs
  *     (makeCredential key 6, getAssertion key 8). Other extensions are not forwarded.

@@ -98,7 +98,7 @@ cable_ctaphid_config_default(struct cable_ctaphid_config *cfg)
 	cfg->first_cid = 1;
 	cfg->max_channels = 32;
 	cfg->max_message = CABLE_CTAPHID_MAX_MESSAGE;
-	cfg->packet_timeout_usec = 500000;
+	cfg->packet_timeout_usec = 1000000;
 	cfg->keepalive_usec = 100000;
 	cfg->request_timeout_usec = 300ull * USEC_PER_SEC;
 }

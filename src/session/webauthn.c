@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
@@ -90,6 +91,11 @@ failf(struct ctx *c, int code, const char *fmt, ...)
 		if (vasprintf(&c->msg, fmt, ap) < 0)
 			c->msg = NULL;
 		va_end(ap);
+		/* Messages quote untrusted text (origins, RP IDs, JSON near an error) and end up on a
+		 * terminal: keep them to printable ASCII so no escape sequence gets through. */
+		for (char *p = c->msg; p != NULL && *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
 	}
 	return code;
 }
@@ -224,7 +230,10 @@ parse_origin(struct ctx *c, const char *origin, char **norm, char **host_out)
 		if (portnum == (https ? 443ul : 80ul))
 			port = NULL;
 	}
-	if (!https && !(hlen == 9 && memcmp(host, "localhost", 9) == 0))
+	/* Browsers count localhost and *.localhost as secure contexts (Chrome's
+	 * IsUrlPotentiallyTrustworthy); every other http origin is refused. */
+	if (!https && !(hlen == 9 && memcmp(host, "localhost", 9) == 0) &&
+	    !(hlen > 10 && memcmp(host + hlen - 10, ".localhost", 10) == 0))
 		return failf(c, r, "origin: \"%s\": WebAuthn needs https (plain http is allowed only "
 				   "for http://localhost)", origin);
 	if ((h = strndup(host, hlen)) == NULL)
@@ -478,11 +487,11 @@ parse_timeout(struct ctx *c, json_t *opts, const char *path, uint32_t *out)
 	if (json_is_integer(v)) {
 		json_int_t iv = json_integer_value(v);
 		ms = (double)iv;
-	}
-	else if (json_is_real(v))
+	} else if (json_is_real(v)) {
 		ms = json_real_value(v);
-	else
+	} else {
 		return failf(c, CABLE_ERR_WEBAUTHN_OPTIONS, "%s.timeout: must be a number", path);
+	}
 	if (!(ms >= 0))
 		return failf(c, CABLE_ERR_WEBAUTHN_OPTIONS, "%s.timeout: must not be negative", path);
 	if (ms < MIN_TIMEOUT_MS)
@@ -1125,6 +1134,9 @@ parse_create(struct ctx *c, struct cable_webauthn_request *req, json_t *opts, co
 		if (!map_put(m, int_item(6), ext_m))
 			goto out;
 	}
+	/* PRF outputs differ with and without UV and WebAuthn exposes the UV one: like Chrome,
+	 * ask for UV whenever prf is requested, even when the RP said "discouraged". */
+	uv = uv || prf != NULL;
 	if (req->rk || uv) {
 		if ((opt_m = cbor_new_definite_map(2)) == NULL)
 			goto out;
@@ -1218,6 +1230,7 @@ parse_get(struct ctx *c, struct cable_webauthn_request *req, json_t *opts, const
 		if (!map_put(m, int_item(4), ext_m))
 			goto out;
 	}
+	uv = uv || prf != NULL; /* as at create: PRF wants the UV output */
 	if (uv) {
 		if ((opt_m = cbor_new_definite_map(1)) == NULL ||
 		    !map_put(opt_m, text_item("uv"), cbor_build_bool(true)))
@@ -1469,10 +1482,16 @@ rsa_spki(const uint8_t *n, size_t n_len, const uint8_t *e, size_t e_len, uint8_t
 	    EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1 ||
 	    (len = i2d_PUBKEY(pkey, &der)) <= 0)
 		goto out;
-	*out = der;
+	/* Callers release with free(), OpenSSL's buffer with OPENSSL_free(): copy. */
+	if ((*out = malloc((size_t)len)) == NULL) {
+		r = CABLE_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(*out, der, (size_t)len);
 	*out_len = (size_t)len;
 	r = 0;
 out:
+	OPENSSL_free(der);
 	EVP_PKEY_free(pkey);
 	EVP_PKEY_CTX_free(pctx);
 	OSSL_PARAM_free(params);
@@ -1634,18 +1653,25 @@ extension_results(struct ctx *c, const struct cable_webauthn_request *req, cbor_
 
 	if (res == NULL)
 		return CABLE_ERR_NOMEM;
+	if (unsigned_out != NULL && !cbor_isa_map(unsigned_out)) {
+		r = failf(c, CABLE_ERR_WEBAUTHN_RESPONSE, "unsigned extension outputs: not a map");
+		goto out;
+	}
 	if (req->cred_props) {
+		/* What was asked for, unless the authenticator says what it made. */
+		bool rk = req->rk;
+		cbor_item_t *cp = cable_cbor_map_get_str(unsigned_out, "credProps");
+		if (cp != NULL && !cbor_bool_value(cable_cbor_map_get_str(cp, "rk"), &rk)) {
+			r = failf(c, CABLE_ERR_WEBAUTHN_RESPONSE,
+			    "unsigned extension outputs: credProps.rk is not a bool");
+			goto out;
+		}
 		if ((o = json_object()) == NULL || json_object_set_new(res, "credProps", o) != 0 ||
-		    json_object_set_new(o, "rk", json_boolean(req->rk)) != 0)
+		    json_object_set_new(o, "rk", json_boolean(rk)) != 0)
 			goto out;
 	}
 	if (req->prf) {
 		if (unsigned_out != NULL) {
-			if (!cbor_isa_map(unsigned_out)) {
-				r = failf(c, CABLE_ERR_WEBAUTHN_RESPONSE,
-				    "unsigned extension outputs: not a map");
-				goto out;
-			}
 			prf = cable_cbor_map_get_str(unsigned_out, "prf");
 			if (prf != NULL && !cbor_isa_map(prf)) {
 				r = failf(c, CABLE_ERR_WEBAUTHN_RESPONSE,

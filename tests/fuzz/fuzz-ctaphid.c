@@ -16,7 +16,9 @@
  *   5: reset
  *   6: advance time by the next two bytes in seconds (no tick; the next feed sees it)
  *   7: feed a continuation packet for the last CID: seq byte, then 59 pattern bytes
- * Reports are drained after every record (sometimes only partly) and checked for framing.
+ *   8: hold output (stop draining) or release it, so that the output queue can fill up
+ * Reports are drained after every record (sometimes only partly, never while held) and checked
+ * for framing.
  */
 
 struct state {
@@ -27,6 +29,7 @@ struct state {
 	uint32_t cids[4];
 	size_t ncids;
 	bool answer_inline;
+	bool hold;
 	/* Output checker: the message being received. */
 	bool in_msg;
 	uint32_t msg_cid;
@@ -199,6 +202,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.max_message = 200;
 	if (data[0] & 0x40)
 		cfg.request_timeout_usec = 3000000;
+	if ((data[0] & 0x07) == 0x07)
+		cfg.capabilities &= (uint8_t)~CABLE_CTAPHID_CAP_WINK;
 	s.answer_inline = (data[0] & 0x80) != 0;
 	cfg.on_event = on_event;
 	cfg.arg = &s;
@@ -207,7 +212,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.now = 1000000;
 
 	while (i < size) {
-		uint8_t op = data[i++] % 8, p[64];
+		uint8_t op = data[i++] % 9, p[64];
 		size_t avail = size - i;
 		bool partial = false;
 
@@ -302,6 +307,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				i += 2;
 			}
 			break;
+		case 8:
+			s.hold = !s.hold;
+			break;
 		case 7: {
 			put32(p, last_cid);
 			p[4] = avail >= 1 ? data[i++] & 0x7f : 0;
@@ -310,6 +318,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		}
+		if (s.hold)
+			continue;
 		if (partial)
 			drain(&s, 3);
 		else

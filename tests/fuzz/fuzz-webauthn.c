@@ -14,7 +14,7 @@
  *   0 create options JSON, 1 get options JSON (origin https://login.example.com),
  *   2 an origin (fixed create options), 3 a makeCredential response, 4 a getAssertion response
  *   to a request with an allow list, 5 a getAssertion response to a discoverable request.
- * Beyond crashes, it checks properties: every failure has a message, every request is
+ * Beyond crashes, it checks properties: every failure has a printable message, every request is
  * canonical CBOR behind the right command byte, every success yields parseable JSON.
  */
 
@@ -51,6 +51,17 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Error messages reach terminals: printable ASCII only. */
+static void
+check_message(const char *msg)
+{
+	if (msg == NULL || *msg == '\0')
+		abort();
+	for (const char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			abort();
+}
+
 static void
 check_begin(int r, struct cable_webauthn_request *req, char *msg, int cmd)
 {
@@ -61,6 +72,7 @@ check_begin(int r, struct cable_webauthn_request *req, char *msg, int cmd)
 	if (r != 0) {
 		if (msg == NULL || req != NULL || r > 0)
 			abort();
+		check_message(msg);
 		free(msg);
 		return;
 	}
@@ -88,6 +100,7 @@ check_finish(const struct cable_webauthn_request *req, const uint8_t *data, size
 	if (r != 0) {
 		if (msg == NULL || out != NULL || (r > 0 && (size == 0 || r != data[0])))
 			abort();
+		check_message(msg);
 		free(msg);
 		return;
 	}

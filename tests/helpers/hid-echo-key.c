@@ -358,6 +358,9 @@ main(int argc, char **argv)
 	cfg.on_event = on_event;
 	cfg.arg = &e;
 	cfg.request_timeout_usec = 30ull * 1000000u;
+	/* An emulated guest on a loaded host can be slow between two packets of one message. */
+	if (getenv("CABLE_HID_PACKET_TIMEOUT_MS") != NULL)
+		cfg.packet_timeout_usec = strtoull(getenv("CABLE_HID_PACKET_TIMEOUT_MS"), NULL, 10) * 1000u;
 	if ((e.key = cable_hid_key_new(&L.base, &cfg)) == NULL)
 		goto out;
 	if ((r = cable_hid_transport_open(&L.base, spec, e.key, NULL, on_state, &L, &tr)) != 0) {

@@ -223,7 +223,9 @@ cable_loop_poll_once(struct cable_loop_poll *lp, uint64_t max_wait_usec)
 
 	lp_reap(lp);
 	for (struct cable_loop_timer *t = lp->timers; t != NULL; t = t->next)
-		if (t->when <= now)
+		if (t->cb == NULL) /* fired, waiting for its owner's timer_del */
+			continue;
+		else if (t->when <= now)
 			wait = 0;
 		else if (t->when - now < wait)
 			wait = t->when - now;
@@ -259,8 +261,7 @@ cable_loop_poll_once(struct cable_loop_poll *lp, uint64_t max_wait_usec)
 		if (!t->dead && t->when <= now && t->cb != NULL) {
 			cable_loop_timer_cb cb = t->cb;
 
-			/* One-shot: the timer is consumed before its callback runs. */
-			t->dead = true;
+			/* One-shot: it never fires again, but stays the owner's to free (loop.h). */
 			t->cb = NULL;
 			cb(t->arg);
 			if (lp->quit)
@@ -307,6 +308,16 @@ cable_loop_poll_nfds(const struct cable_loop_poll *lp)
 
 unsigned
 cable_loop_poll_ntimers(const struct cable_loop_poll *lp)
+{
+	unsigned n = 0;
+
+	for (const struct cable_loop_timer *t = lp->timers; t != NULL; t = t->next)
+		n += !t->dead && t->cb != NULL;
+	return n;
+}
+
+unsigned
+cable_loop_poll_ntimers_held(const struct cable_loop_poll *lp)
 {
 	unsigned n = 0;
 

@@ -482,26 +482,26 @@ test_missing_continuation_times_out(void **state)
 	mkinit(p, cid, CABLE_CTAPHID_PING, sizeof(d), d, 57);
 	feed(f, 1000 * MS, p);
 	assert_true(cable_ctaphid_deadline(f->h, &when));
-	assert_int_equal(when, 1000 * MS + 500 * MS);
-	assert_int_equal(cable_ctaphid_tick(f->h, 1499 * MS), 0);
+	assert_int_equal(when, 1000 * MS + 1000 * MS);
+	assert_int_equal(cable_ctaphid_tick(f->h, 1999 * MS), 0);
 	expect_nothing(f);
-	assert_int_equal(cable_ctaphid_tick(f->h, 1500 * MS), 0);
+	assert_int_equal(cable_ctaphid_tick(f->h, 2000 * MS), 0);
 	expect_error(f, cid, CABLE_CTAPHID_ERR_MSG_TIMEOUT);
 	assert_false(cable_ctaphid_deadline(f->h, &when));
 	/* The late continuation is a stray now. */
 	mkcont(p, cid, 0, d, 43);
-	feed(f, 1600 * MS, p);
+	feed(f, 2100 * MS, p);
 	expect_nothing(f);
 
 	/* Each packet re-arms the timer; a late packet fed without a tick still sees the timeout. */
 	mkinit(p, cid, CABLE_CTAPHID_PING, 200, d, 57);
-	feed(f, 2000 * MS, p);
-	mkcont(p, cid, 0, d, 59);
-	feed(f, 2400 * MS, p);
-	assert_true(cable_ctaphid_deadline(f->h, &when));
-	assert_int_equal(when, 2900 * MS);
-	mkcont(p, cid, 1, d, 59);
 	feed(f, 3000 * MS, p);
+	mkcont(p, cid, 0, d, 59);
+	feed(f, 3900 * MS, p);
+	assert_true(cable_ctaphid_deadline(f->h, &when));
+	assert_int_equal(when, 4900 * MS);
+	mkcont(p, cid, 1, d, 59);
+	feed(f, 4900 * MS, p);
 	expect_error(f, cid, CABLE_CTAPHID_ERR_MSG_TIMEOUT);
 	fx_free(f);
 }

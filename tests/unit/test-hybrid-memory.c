@@ -1,5 +1,6 @@
 /*
- * In-memory desktop <-> phone sessions through the whole core: QR handshake (KNpsk0), the
+ * In-memory desktop <-> phone sessions through the whole core: QR secret, advert and PSK
+ * derivation, QR handshake (KNpsk0), the
  * post-handshake message, an update carrying signed linking info, framed CTAP both ways and
  * shutdown; then a linked session (NKpsk0) with what the QR session stored. Every message goes
  * through the real byte encodings; tampering anywhere gives a specific error.
@@ -9,9 +10,11 @@
 
 #include <cbor.h>
 
+#include "cable/advert.h"
 #include "cable/cbor.h"
 #include "cable/crypter.h"
 #include "cable/error.h"
+#include "cable/kdf.h"
 #include "cable/messages.h"
 #include "cable/noise.h"
 #include "cable/p256.h"
@@ -26,10 +29,11 @@ struct side {
 
 static struct cable_p256_key qr_key;    /* desktop: from the QR seed */
 static struct cable_p256_key phone_key; /* phone: long-term identity */
+static uint8_t phone_root[32];          /* phone: root secret */
 
 static void
-handshake(enum cable_noise_pattern pattern, const uint8_t psk[32], const uint8_t *phone_pub,
-    struct side *d, struct side *p)
+handshake(enum cable_noise_pattern pattern, const uint8_t d_psk[32], const uint8_t p_psk[32],
+    const uint8_t *phone_pub, struct side *d, struct side *p)
 {
 	uint8_t m1[CABLE_NOISE_MSG_LEN], m2[CABLE_NOISE_MSG_LEN];
 
@@ -38,15 +42,15 @@ handshake(enum cable_noise_pattern pattern, const uint8_t psk[32], const uint8_t
 	assert_non_null(d->noise);
 	assert_non_null(p->noise);
 	if (pattern == CABLE_NOISE_KNPSK0) {
-		assert_int_equal(cable_noise_start(d->noise, pattern, CABLE_NOISE_INITIATOR, psk, &qr_key, NULL), 0);
+		assert_int_equal(cable_noise_start(d->noise, pattern, CABLE_NOISE_INITIATOR, d_psk, &qr_key, NULL), 0);
 		/* The phone knows the desktop key from the QR code (compressed there, decompressed here). */
 		uint8_t comp[33], pub[65];
 		assert_int_equal(cable_p256_compress(qr_key.pub, comp), 0);
 		assert_int_equal(cable_p256_decompress(comp, pub), 0);
-		assert_int_equal(cable_noise_start(p->noise, pattern, CABLE_NOISE_RESPONDER, psk, NULL, pub), 0);
+		assert_int_equal(cable_noise_start(p->noise, pattern, CABLE_NOISE_RESPONDER, p_psk, NULL, pub), 0);
 	} else {
-		assert_int_equal(cable_noise_start(d->noise, pattern, CABLE_NOISE_INITIATOR, psk, NULL, phone_pub), 0);
-		assert_int_equal(cable_noise_start(p->noise, pattern, CABLE_NOISE_RESPONDER, psk, &phone_key, NULL), 0);
+		assert_int_equal(cable_noise_start(d->noise, pattern, CABLE_NOISE_INITIATOR, d_psk, NULL, phone_pub), 0);
+		assert_int_equal(cable_noise_start(p->noise, pattern, CABLE_NOISE_RESPONDER, p_psk, &phone_key, NULL), 0);
 	}
 	assert_int_equal(cable_noise_write_message(d->noise, &d->env.env, m1), 0);
 	assert_int_equal(cable_noise_read_message(p->noise, m1, sizeof(m1)), 0);
@@ -64,6 +68,29 @@ side_free(struct side *s)
 {
 	cable_noise_free(&s->noise);
 	cable_crypter_free(&s->crypter);
+}
+
+/*
+ * The phone advertises under eid_key; the desktop trial-decrypts the advert. Each side derives
+ * the PSK from secret and its own copy of the EID plaintext.
+ */
+static void
+advert_and_psks(const uint8_t *secret, size_t secret_len, const uint8_t eid_key[CABLE_EID_KEY_LEN],
+    struct side *d, struct side *p, uint8_t d_psk[32], uint8_t p_psk[32])
+{
+	static const uint8_t routing[3] = {0xab, 0xcd, 0xef};
+	uint8_t adv[CABLE_ADVERT_LEN], plain[CABLE_EID_PLAIN_LEN], wrong_key[CABLE_EID_KEY_LEN];
+	struct cable_advert seen;
+
+	assert_int_equal(cable_advert_build(eid_key, &p->env.env, routing, 0, adv, NULL, plain), 0);
+	memcpy(wrong_key, eid_key, sizeof(wrong_key));
+	wrong_key[40] ^= 1;
+	assert_int_equal(cable_advert_open(wrong_key, adv, sizeof(adv), 0, &seen), CABLE_ERR_ADVERT_TAG);
+	assert_int_equal(cable_advert_open(eid_key, adv, sizeof(adv), 0, &seen), 0);
+	assert_memory_equal(seen.eid.routing_id, routing, 3);
+	assert_int_equal(cable_derive_psk(secret, secret_len, seen.plaintext, d_psk), 0);
+	assert_int_equal(cable_derive_psk(secret, secret_len, plain, p_psk), 0);
+	(void)d;
 }
 
 /* Encrypts one plaintext; the caller frees. */
@@ -124,15 +151,21 @@ qr_session(struct stored_link *stored)
 	struct cable_post_handshake ph;
 	struct cable_linking_info li;
 	struct cable_update upd;
-	uint8_t psk[32], *gi, *msg, *ct, *pt, type, *frame;
+	uint8_t psk[32], p_psk[32], qr_bytes[48], eid_key[CABLE_EID_KEY_LEN], *gi, *msg, *ct, *pt, type,
+	    *frame;
 	size_t gi_len, msg_len, ct_len, pt_len, off, frame_len;
 	static const uint8_t mc_cbor[] = {0xa1, 0x01, 0x58, 0x20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
 	    13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 	tv_env_init(&d.env, 1);
 	tv_env_init(&p.env, 2);
-	assert_int_equal(cable_env_random(&d.env.env, psk, sizeof(psk)), 0);
-	handshake(CABLE_NOISE_KNPSK0, psk, NULL, &d, &p);
+	/* The desktop's 48 QR bytes: identity seed and QR secret; the phone reads both from the QR. */
+	assert_int_equal(cable_env_random(&d.env.env, qr_bytes, sizeof(qr_bytes)), 0);
+	assert_int_equal(cable_p256_derive_from_secret(qr_bytes, 32, &qr_key), 0);
+	assert_int_equal(cable_derive_eid_key(qr_bytes + 32, 16, NULL, 0, eid_key), 0);
+	advert_and_psks(qr_bytes + 32, 16, eid_key, &d, &p, psk, p_psk);
+	assert_memory_equal(psk, p_psk, 32);
+	handshake(CABLE_NOISE_KNPSK0, psk, p_psk, NULL, &d, &p);
 
 	/* Phone -> desktop: post-handshake message (revision 1), counter 0. */
 	gi = sample_getinfo(&gi_len);
@@ -166,8 +199,16 @@ qr_session(struct stored_link *stored)
 	memset(li.contact_id, 'f', li.contact_id_len);
 	li.link_id_len = 8;
 	assert_int_equal(cable_env_random(&p.env.env, li.link_id, 8), 0);
-	li.secret_len = 32;
-	assert_int_equal(cable_env_random(&p.env.env, li.secret, 32), 0);
+	/* §2.1 on the phone: paired secret = Derive(Derive(root, contact ID, 6), pairing ID, 4). */
+	{
+		uint8_t per_contact[32];
+		assert_int_equal(cable_derive(phone_root, 32, li.contact_id, li.contact_id_len,
+				     CABLE_KDF_PER_CONTACT_ID_SECRET, per_contact, 32),
+		    0);
+		assert_int_equal(cable_derive(per_contact, 32, li.link_id, 8, CABLE_KDF_PAIRED_SECRET, li.secret, 32),
+		    0);
+		li.secret_len = 32;
+	}
 	memcpy(li.peer_public, phone_key.pub, 65);
 	strcpy(li.name, "Test phone");
 	assert_int_equal(cable_linking_sign(&phone_key, qr_key.pub, p.hash, li.signature), 0);
@@ -293,14 +334,16 @@ static void
 linked_session(const struct stored_link *stored)
 {
 	struct side d, p, p2;
-	uint8_t psk[32], *frame, *ct, *pt, type, m1[81];
+	uint8_t psk[32], p_psk[32], nonce[16], eid_key[CABLE_EID_KEY_LEN], *frame, *ct, *pt, type, m1[81];
 	size_t frame_len, ct_len, pt_len, off;
 
-	/* Both derive the PSK from the link secret; any agreed 32 bytes will do for this test. */
-	memcpy(psk, stored->secret, 32);
+	/* §9.2: a client nonce; the EID key and then the PSK come from the stored link secret. */
 	tv_env_init(&d.env, 3);
 	tv_env_init(&p.env, 4);
-	handshake(CABLE_NOISE_NKPSK0, psk, stored->phone_pub, &d, &p);
+	assert_int_equal(cable_env_random(&d.env.env, nonce, sizeof(nonce)), 0);
+	assert_int_equal(cable_derive_eid_key(stored->secret, 32, nonce, sizeof(nonce), eid_key), 0);
+	advert_and_psks(stored->secret, 32, eid_key, &d, &p, psk, p_psk);
+	handshake(CABLE_NOISE_NKPSK0, psk, p_psk, stored->phone_pub, &d, &p);
 	assert_int_equal(cable_frame_encode_ctap(0x02, (const uint8_t *)"\xa0", 1, &frame, &frame_len), 0);
 	ct = seal(&d, frame, frame_len, &ct_len);
 	free(frame);
@@ -336,10 +379,15 @@ static void
 test_qr_then_linked(void **state)
 {
 	struct stored_link stored;
+	struct tv_env e;
+	uint8_t seed[32];
 
 	(void)state;
-	assert_int_equal(cable_p256_derive_from_secret((const uint8_t *)"qr seed", 7, &qr_key), 0);
-	assert_int_equal(cable_p256_derive_from_secret((const uint8_t *)"phone root", 10, &phone_key), 0);
+	/* §2.1: the phone's identity key comes from its root secret (type 5). */
+	tv_env_init(&e, 9);
+	assert_int_equal(cable_env_random(&e.env, phone_root, sizeof(phone_root)), 0);
+	assert_int_equal(cable_derive(phone_root, 32, NULL, 0, CABLE_KDF_IDENTITY_KEY_SEED, seed, 32), 0);
+	assert_int_equal(cable_p256_derive_from_secret(seed, 32, &phone_key), 0);
 	qr_session(&stored);
 	assert_memory_equal(stored.phone_pub, phone_key.pub, 65);
 	linked_session(&stored);

@@ -640,6 +640,13 @@ test_update(void **state)
 	/* Too big to fit in 512 bytes. */
 	li.contact_id_len = 400;
 	assert_int_equal(cable_update_build(&li, &frame, &frame_len), CABLE_ERR_TOO_BIG);
+	/* Linking info the phone must not send: refused before anything is encoded. */
+	li.contact_id_len = 0;
+	assert_int_equal(cable_update_build(&li, &frame, &frame_len), CABLE_ERR_ARG);
+	assert_int_equal(cable_linking_encode(&li, &lcbor, &lcbor_len), CABLE_ERR_ARG);
+	li.contact_id_len = 10;
+	li.secret_len = 8;
+	assert_int_equal(cable_linking_encode(&li, &lcbor, &lcbor_len), CABLE_ERR_ARG);
 	cable_crypter_free(&c);
 
 	/* Parse errors. */

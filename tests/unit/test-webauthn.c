@@ -9,8 +9,10 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include "cable/authenticator.h"
 #include "cable/bytes.h"
 #include "cable/cbor.h"
+#include "cable/cred-store.h"
 #include "cable/error.h"
 #include "cable/p256.h"
 #include "cable/webauthn.h"
@@ -448,9 +450,11 @@ test_create_prf(void **state)
 	cbor_decref(&m);
 	cable_webauthn_request_free(&req);
 
-	/* "prf": {} asks only whether PRF is enabled. */
-	req = begin_ok(true, "https://example.com", "{" CREATE_BASE ",\"extensions\":{\"prf\":{}}}");
+	/* "prf": {} asks only whether PRF is enabled; it raises UV over "discouraged". */
+	req = begin_ok(true, "https://example.com", "{" CREATE_BASE ",\"extensions\":{\"prf\":{}},"
+	    "\"authenticatorSelection\":{\"userVerification\":\"discouraged\"}}");
 	m = load_request(req, &cmd);
+	assert_true_item(cable_cbor_map_get_str(cable_cbor_map_get_int(m, 7), "uv"));
 	prf = cable_cbor_map_get_str(cable_cbor_map_get_int(m, 6), "prf");
 	assert_non_null(prf);
 	assert_true(cbor_isa_map(prf));
@@ -512,7 +516,15 @@ test_get_allow_and_prf(void **state)
 	assert_bstr(cable_cbor_map_get_str(pairs[1].value, "first"), want, 32);
 	assert_null(cable_cbor_map_get_str(pairs[1].value, "second"));
 	opt = cable_cbor_map_get_int(m, 5);
-	assert_null(opt); /* discouraged: no uv */
+	assert_non_null(opt); /* discouraged, but prf raises UV as Chrome does */
+	assert_true_item(cable_cbor_map_get_str(opt, "uv"));
+	cbor_decref(&m);
+	cable_webauthn_request_free(&req);
+	/* Without prf, discouraged means no uv. */
+	req = begin_ok(false, "https://example.com",
+	    "{\"challenge\":\"" CHALLENGE_B64 "\",\"userVerification\":\"discouraged\"}");
+	m = load_request(req, &cmd);
+	assert_null(cable_cbor_map_get_int(m, 5));
 	cbor_decref(&m);
 	cable_webauthn_request_free(&req);
 
@@ -670,6 +682,32 @@ test_option_errors(void **state)
 		expect_err(true, "https://example.com", s, CABLE_ERR_TOO_BIG, "options: larger than");
 		free(s);
 		expect_err(true, "https://example.com", NULL, CABLE_ERR_ARG, "options: missing");
+		/* Per-member caps. */
+		s = malloc(64 * 1024);
+		{
+			size_t n = (size_t)sprintf(s, "{" CH_OK ",\"allowCredentials\":[");
+			for (unsigned i = 0; i <= CABLE_WEBAUTHN_MAX_CREDENTIALS; i++)
+				n += (size_t)sprintf(s + n, "%s{\"type\":\"public-key\",\"id\":\"AQ\"}",
+				    i ? "," : "");
+			sprintf(s + n, "]}");
+		}
+		expect_err(false, "https://example.com", s, CABLE_ERR_WEBAUTHN_OPTIONS,
+		    "options.allowCredentials: more than 256 entries");
+		{
+			size_t n = (size_t)sprintf(s, "{\"challenge\":\"");
+			memset(s + n, 'A', 1400);
+			sprintf(s + n + 1400, "\"}");
+		}
+		expect_err(false, "https://example.com", s, CABLE_ERR_WEBAUTHN_OPTIONS,
+		    "options.challenge: longer than 1024 bytes");
+		{
+			size_t n = (size_t)sprintf(s, "{\"rp\":{\"name\":\"");
+			memset(s + n, 'x', 1025);
+			sprintf(s + n + 1025, "\"}," USER_OK "," CH_OK "," PK_OK "}");
+		}
+		expect_err(true, "https://example.com", s, CABLE_ERR_WEBAUTHN_OPTIONS,
+		    "options.rp.name: longer than 1024 bytes");
+		free(s);
 		assert_int_equal(cable_webauthn_get_begin("https://example.com", "{}", NULL, &msg),
 		    CABLE_ERR_ARG);
 		free(msg);
@@ -714,6 +752,10 @@ test_rp_id_rules(void **state)
 		{"https://EXAMPLE.com:443/", "example.com", 0, "https://example.com"},
 		{"https://example.com:8443", "example.com", 0, "https://example.com:8443"},
 		{"http://example.com", "example.com", CABLE_ERR_WEBAUTHN_ORIGIN, "needs https"},
+		{"http://app.localhost:3000", NULL, 0, "http://app.localhost:3000"},
+		{"http://app.localhost", "localhost", CABLE_ERR_WEBAUTHN_RP_ID, "public suffix"},
+		{"http://localhost.example.com", NULL, CABLE_ERR_WEBAUTHN_ORIGIN, "needs https"},
+		{"http://xlocalhost", NULL, CABLE_ERR_WEBAUTHN_ORIGIN, "needs https"},
 		{"ftp://example.com", NULL, CABLE_ERR_WEBAUTHN_ORIGIN, "is not an https:// origin"},
 		{"example.com", NULL, CABLE_ERR_WEBAUTHN_ORIGIN, "is not an https:// origin"},
 		{"https://127.0.0.1", NULL, CABLE_ERR_WEBAUTHN_ORIGIN, "IP address"},
@@ -726,6 +768,11 @@ test_rp_id_rules(void **state)
 		{"https://exa_mple.com", NULL, CABLE_ERR_WEBAUTHN_ORIGIN, "valid host"},
 		{"https://b\xc3\xbc" "cher.de", NULL, CABLE_ERR_WEBAUTHN_ORIGIN, "xn--"},
 		{"https://", NULL, CABLE_ERR_WEBAUTHN_ORIGIN, "valid host"},
+		/* Untrusted text in messages is printable ASCII only. */
+		{"https://x\x1b[2Jy.com", NULL, CABLE_ERR_WEBAUTHN_ORIGIN, "\"https://x?[2Jy.com\""},
+		{"https://example.com", "a\\u001b[31m.example.com", CABLE_ERR_WEBAUTHN_RP_ID,
+		    "\"a?[31m.example.com\" is not a valid domain"},
+		{"https://example.com", "\\u00e9.example.com", CABLE_ERR_WEBAUTHN_RP_ID, "\"??.example.com\""},
 	};
 
 	(void)state;
@@ -1469,6 +1516,151 @@ test_authentication_response(void **state)
 	cable_p256_key_wipe(&a.key);
 }
 
+/* Runs a request through the project's software authenticator (what cable-phone answers with). */
+static json_t *
+through_authenticator(struct cable_authenticator *auth, const struct cable_webauthn_request *req)
+{
+	const uint8_t *ctap;
+	size_t ctap_len, resp_len = 0;
+	uint8_t *resp = NULL;
+	struct w w = {.n = 0};
+	json_t *j;
+
+	cable_webauthn_request_ctap(req, &ctap, &ctap_len);
+	assert_int_equal(cable_authenticator_handle(auth, ctap, ctap_len, &resp, &resp_len), 0);
+	w_raw(&w, resp, resp_len);
+	free(resp);
+	j = finish_ok(req, &w);
+	return j;
+}
+
+static void
+test_round_trip_software_authenticator(void **state)
+{
+	struct tv_env env;
+	struct cable_cred_store *store = NULL;
+	struct cable_authenticator_config cfg;
+	struct cable_authenticator *auth;
+	struct cable_webauthn_request *req;
+	json_t *reg, *asr;
+	char json[2048];
+	const char *id;
+	uint8_t *spki, *adb, *cdj, *sig, msg[1024];
+	size_t spki_len, adb_len, cdj_len, sig_len;
+
+	(void)state;
+	tv_env_init(&env, 7);
+	assert_int_equal(cable_cred_store_new(&env.env, &store), 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.store = store;
+	cfg.attestation = CABLE_ATTESTATION_PACKED_SELF;
+	assert_non_null(auth = cable_authenticator_new(&env.env, &cfg));
+
+	req = begin_ok(true, "https://login.example.com",
+	    "{" CREATE_BASE ",\"authenticatorSelection\":{\"residentKey\":\"required\","
+	    "\"userVerification\":\"required\"},\"extensions\":{\"credProps\":true,"
+	    "\"prf\":{\"eval\":{\"first\":\"c2FsdA\"}}}}");
+	reg = through_authenticator(auth, req);
+	cable_webauthn_request_free(&req);
+	assert_true(json_is_true(json_object_get(
+	    json_object_get(json_object_get(reg, "clientExtensionResults"), "credProps"), "rk")));
+	assert_true(json_is_true(json_object_get(
+	    json_object_get(json_object_get(reg, "clientExtensionResults"), "prf"), "enabled")));
+	assert_int_equal(strlen(jstr(reg, "clientExtensionResults.prf.results.first")), 43);
+	id = jstr(reg, "id");
+
+	/* An assertion with the same PRF input gives the same output, and verifies under the
+	 * registration's publicKey. */
+	snprintf(json, sizeof(json),
+	    "{" CH_OK ",\"rpId\":\"example.com\",\"userVerification\":\"required\","
+	    "\"allowCredentials\":[{\"type\":\"public-key\",\"id\":\"%s\"}],"
+	    "\"extensions\":{\"prf\":{\"evalByCredential\":{\"%s\":{\"first\":\"c2FsdA\"}}}}}",
+	    id, id);
+	req = begin_ok(false, "https://login.example.com", json);
+	asr = through_authenticator(auth, req);
+	cable_webauthn_request_free(&req);
+	assert_string_equal(jstr(asr, "id"), id);
+	assert_string_equal(jstr(asr, "clientExtensionResults.prf.results.first"),
+	    jstr(reg, "clientExtensionResults.prf.results.first"));
+	spki = b64dec(jstr(reg, "response.publicKey"), &spki_len);
+	adb = b64dec(jstr(asr, "response.authenticatorData"), &adb_len);
+	cdj = b64dec(jstr(asr, "response.clientDataJSON"), &cdj_len);
+	sig = b64dec(jstr(asr, "response.signature"), &sig_len);
+	assert_true(adb_len + 32 <= sizeof(msg));
+	memcpy(msg, adb, adb_len);
+	sha256(cdj, cdj_len, msg + adb_len);
+	verify_with_spki(spki, spki_len, msg, adb_len + 32, sig, sig_len);
+	free(spki);
+	free(adb);
+	free(cdj);
+	free(sig);
+	json_decref(asr);
+
+	/* Discoverable: the passkey's user handle comes back. */
+	req = begin_ok(false, "https://example.com", "{" CH_OK "}");
+	asr = through_authenticator(auth, req);
+	cable_webauthn_request_free(&req);
+	assert_string_equal(jstr(asr, "id"), id);
+	assert_string_equal(jstr(asr, "response.userHandle"), "dXNlcg");
+	json_decref(asr);
+
+	/* The excludeList names it now: the authenticator refuses, the status comes through. */
+	snprintf(json, sizeof(json),
+	    "{" CREATE_BASE ",\"excludeCredentials\":[{\"type\":\"public-key\",\"id\":\"%s\"}]}", id);
+	req = begin_ok(true, "https://example.com", json);
+	{
+		const uint8_t *ctap;
+		size_t ctap_len, resp_len = 0;
+		uint8_t *resp = NULL;
+		struct w w = {.n = 0};
+		cable_webauthn_request_ctap(req, &ctap, &ctap_len);
+		assert_int_equal(cable_authenticator_handle(auth, ctap, ctap_len, &resp, &resp_len), 0);
+		w_raw(&w, resp, resp_len);
+		free(resp);
+		finish_err(req, &w, 0x19, "CTAP2_ERR_CREDENTIAL_EXCLUDED");
+	}
+	cable_webauthn_request_free(&req);
+	json_decref(reg);
+	cable_authenticator_free(&auth);
+	cable_cred_store_free(&store);
+}
+
+static void
+test_cred_props_from_authenticator(void **state)
+{
+	struct authenticator a;
+	struct cable_webauthn_request *req;
+	struct w cose = {.n = 0}, ad, resp, uo = {.n = 0};
+	json_t *j;
+
+	(void)state;
+	authenticator_init(&a, 9);
+	/* rk not asked for, but the authenticator reports a discoverable credential. */
+	req = begin_ok(true, "https://example.com", "{" CREATE_BASE ",\"extensions\":{\"credProps\":true}}");
+	w_cose_es256(&cose, a.key.pub, -7);
+	w_authdata(&ad, "example.com", 0x05, a.cred_id, sizeof(a.cred_id), &cose, NULL);
+	w_head(&uo, 5, 1);
+	w_text(&uo, "credProps");
+	w_head(&uo, 5, 1);
+	w_text(&uo, "rk");
+	w_bool(&uo, true);
+	w_mc_response(&resp, &a, &ad, req, &uo);
+	j = finish_ok(req, &resp);
+	assert_true(json_is_true(json_object_get(
+	    json_object_get(json_object_get(j, "clientExtensionResults"), "credProps"), "rk")));
+	json_decref(j);
+	uo.n = 0;
+	w_head(&uo, 5, 1);
+	w_text(&uo, "credProps");
+	w_head(&uo, 5, 1);
+	w_text(&uo, "rk");
+	w_int(&uo, 1);
+	w_mc_response(&resp, &a, &ad, req, &uo);
+	finish_err(req, &resp, CABLE_ERR_WEBAUTHN_RESPONSE, "credProps.rk is not a bool");
+	cable_webauthn_request_free(&req);
+	cable_p256_key_wipe(&a.key);
+}
+
 static void
 test_finish_args(void **state)
 {
@@ -1506,6 +1698,8 @@ main(void)
 		cmocka_unit_test(test_registration_failures),
 		cmocka_unit_test(test_other_key_types),
 		cmocka_unit_test(test_authentication_response),
+		cmocka_unit_test(test_round_trip_software_authenticator),
+		cmocka_unit_test(test_cred_props_from_authenticator),
 		cmocka_unit_test(test_finish_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
