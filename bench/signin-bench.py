@@ -23,6 +23,8 @@ import time
 build, server, n, cmd, origin, options = (sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4],
                                           sys.argv[5], sys.argv[6])
 store = sys.argv[7]
+# A CA file for both sides (BENCH_CA): lws then skips parsing the system CA bundle at start-up.
+ca = ["--tunnel-ca", os.environ["BENCH_CA"]] if os.environ.get("BENCH_CA") else []
 cablectl = os.path.join(build, "cablectl")
 phone = os.path.join(build, "cable-phone")
 
@@ -30,7 +32,7 @@ phone = os.path.join(build, "cable-phone")
 def one():
     t_c0 = time.monotonic()
     c = subprocess.Popen([cablectl, cmd, "--origin", origin, "--options", options, "--json",
-                          "--adapter", "hci0", "--tunnel-server", server, "--timeout", "20"],
+                          "--adapter", "hci0", "--tunnel-server", server, "--timeout", "20", *ca],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ev = {}
     p = None
@@ -43,7 +45,7 @@ def one():
         if e["event"] == "qr":
             t_qr_read = time.monotonic()
             p = subprocess.Popen([phone, "--qr", e["url"], "--adapter", "hci1", "--tunnel-server",
-                                  server, "--store", store, "--json"],
+                                  server, "--store", store, "--json", *ca],
                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                  stderr=subprocess.DEVNULL, text=True)
     out = c.stdout.read()
