@@ -202,11 +202,12 @@ on_sess_event(void *arg, const struct cable_initiator_event *ev)
 	case CABLE_INITIATOR_EV_CONNECTED:
 		withdraw_for(s);
 		logmsg("connected to the phone");
+		break;
+	case CABLE_INITIATOR_EV_WAITING:
+		/* The post-handshake message has come: what the phone supports refines our getInfo. */
 		if (cable_initiator_getinfo(s->in, &gi, &gi_len) == 0 &&
 		    cable_ctap_policy_refine(b->policy, gi, gi_len) != 0)
 			logmsg("the phone's getInfo is malformed; keeping ours");
-		break;
-	case CABLE_INITIATOR_EV_WAITING:
 		if (s->req != 0)
 			(void)cable_hid_key_set_status(b->key, s->req, CABLE_CTAPHID_STATUS_UPNEEDED);
 		logmsg("request sent; waiting for the person to confirm on the phone");
