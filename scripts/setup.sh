@@ -12,8 +12,11 @@ PKGS=(
   dbus dbus-daemon python3-dbus
   libfido2-dev fido2-tools python3-fido2
   openssl zbar-tools nginx-light
-  # the real kernel (uhid, hidraw) in a QEMU guest
-  qemu-system-x86 linux-image-amd64 busybox-static
+  # the real kernel in a QEMU guest (tests/vm): uhid/hidraw, real bluetoothd with btvirt radios,
+  # real browsers (label vm-browser)
+  qemu-system-x86 linux-image-amd64 busybox-static cpio
+  bluez bluez-test-tools
+  chromium firefox-esr
 )
 
 missing=()
