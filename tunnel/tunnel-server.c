@@ -16,6 +16,7 @@
 #include "cable/bytes.h"
 #include "cable/error.h"
 #include "cable/loop-lws.h"
+#include "cable/tunnel-headers.h"
 #include "cable/tunnel-server.h"
 #include "cable/tunnel-url.h"
 #include "relay-queue.h"
@@ -440,20 +441,13 @@ request_bytes(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c)
 static bool
 wants_subprotocol(struct lws *wsi)
 {
-	char buf[256], *p, *save = NULL;
+	char buf[256];
+	int n;
 
-	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_PROTOCOL) <= 0)
+	/* The list is parsed in the core (cable_tunnel_subprotocol_offered) so that it is fuzzed. */
+	if ((n = lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_PROTOCOL)) <= 0)
 		return false;
-	for (p = strtok_r(buf, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		size_t l = strlen(p);
-		while (l > 0 && (p[l - 1] == ' ' || p[l - 1] == '\t'))
-			p[--l] = '\0';
-		if (strcmp(p, SUBPROTOCOL) == 0)
-			return true;
-	}
-	return false;
+	return cable_tunnel_subprotocol_offered(buf, (size_t)n);
 }
 
 /*
