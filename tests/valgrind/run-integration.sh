@@ -5,8 +5,8 @@
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${CABLE_BUILD_DIR:?}"
 real=$CABLE_BUILD_DIR
-work=$(mktemp -d /tmp/cable-vg.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+mkdir -p "$real/valgrind-work"
+work=$(mktemp -d "$real/valgrind-work/$(basename "$1" .sh).XXXXXX")
 export CABLE_VG_LOGDIR=$work/logs CABLE_VALGRIND=1
 mkdir -p "$work/logs" "$work/shim/tests"
 
@@ -27,6 +27,7 @@ shim_dir "$real/tests" "$work/shim/tests"
 export CABLE_BUILD_DIR=$work/shim
 bash "$@"
 rc=$?
-[ "$rc" -eq 77 ] && exit 77
+[ "$rc" -eq 77 ] && { rm -rf "$work"; exit 77; }
 "$here/check-logs.sh" "$CABLE_VG_LOGDIR" || { [ "$rc" -eq 0 ] && rc=1; }
+if [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; then rm -rf "$work"; else echo "valgrind logs kept in $work" >&2; fi
 exit "$rc"
