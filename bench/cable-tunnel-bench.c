@@ -46,6 +46,7 @@ struct tun {
 	int received; /* echoes the desktop got */
 	uint64_t t0, t_send;
 	bool busy;
+	bool up; /* both sides have their 101 */
 };
 
 struct opts {
@@ -71,6 +72,7 @@ static int *free_slots, nfree;
 static uint32_t *rtts;
 static size_t nrtt, caprtt;
 static uint64_t started, setups, completed, failed, next_src;
+static int setting_up; /* tunnels started and not yet up or failed */
 static uint64_t fail_reason[8];
 
 static uint64_t
@@ -97,6 +99,30 @@ rss_kib(int pid)
 			break;
 	fclose(f);
 	return v;
+}
+
+/* CPU seconds (user + system) a process has used; the machine may be shared, so capacity is
+ * reported per CPU-second as well as per wall-clock second. */
+static double
+cpu_secs(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	return (double)(ut + st) / (double)hz;
 }
 
 static void
@@ -134,6 +160,8 @@ tun_end(struct tun *t, bool ok, int reason)
 	if (!t->busy)
 		return;
 	t->busy = false;
+	if (!t->up)
+		setting_up--;
 	if (ok)
 		completed++;
 	else {
@@ -191,6 +219,7 @@ tun_start(void)
 		t->tid[i] = (uint8_t)rand();
 	t->t0 = now_us();
 	started++;
+	setting_up++;
 	if (conn_start(t, PHONE) != 0)
 		tun_end(t, false, 1);
 }
@@ -373,6 +402,8 @@ on_event(struct conn *c, uint32_t events)
 			return;
 		}
 		setups++;
+		t->up = true;
+		setting_up--;
 		if (O.hold == 0)
 			desk_send_next(t);
 		return;
@@ -420,12 +451,12 @@ run_loop(uint64_t until_us, int want_open)
 		if (now >= until_us)
 			break;
 		if (want_open > 0) {
-			if ((int)setups >= want_open)
+			if ((int)setups >= want_open || (setups + failed >= (uint64_t)want_open))
 				break;
-			while (inflight < O.concurrency && (int)started < want_open && nfree > 0) {
+			/* Hold: concurrency bounds the tunnels being set up, not the ones held open. */
+			while (setting_up < O.concurrency && (int)(started - failed) < want_open &&
+			    nfree > 0)
 				tun_start();
-				inflight++;
-			}
 		} else if (want_open == 0) {
 			if (completed + failed >= (uint64_t)O.tunnels)
 				break;
@@ -505,6 +536,8 @@ main(int argc, char **argv)
 		return 1;
 	for (int i = nslots - 1; i >= 0; i--)
 		free_slots[nfree++] = i;
+	double cpu0 = O.server_pid ? cpu_secs(O.server_pid) : 0, self0 = cpu_secs(getpid());
+
 	if (O.server_pid)
 		rss0 = rss_kib(O.server_pid);
 	t0 = now_us();
@@ -542,6 +575,14 @@ main(int argc, char **argv)
 		    "(new -> routing ID -> connect -> %d message(s) each way -> close)\n",
 		    (unsigned long long)completed, (unsigned long long)failed, secs,
 		    (double)setups / secs, O.messages);
+		if (O.server_pid) {
+			double cpu = cpu_secs(O.server_pid) - cpu0;
+
+			printf("server CPU: %.2f s for %llu setups: %.0f setups per server CPU-second "
+			    "(%.1f us each)\n", cpu, (unsigned long long)setups,
+			    cpu > 0 ? (double)setups / cpu : 0.0, setups ? cpu * 1e6 / (double)setups : 0.0);
+		}
+		printf("generator CPU: %.2f s; wall %.2f s\n", cpu_secs(getpid()) - self0, secs);
 		if (failed)
 			printf("failures by stage: connect %llu, send %llu, tcp %llu, recv %llu, "
 			    "http %llu, routing %llu, frames %llu\n",

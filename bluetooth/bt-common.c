@@ -90,8 +90,8 @@ on_timer(void *arg)
 {
 	struct bt_base *b = arg;
 
-	/* The loop consumed the one-shot timer. */
-	b->timer = NULL;
+	/* A fired timer is still ours to free (loop.h); timer_del inside its callback is allowed. */
+	b->loop->ops->timer_del(&b->timer);
 	b->deadline = UINT64_MAX;
 	bt_dispatch(b);
 }
@@ -122,6 +122,7 @@ bt_base_rearm(struct bt_base *b)
 		return;
 	e = sd_bus_get_events(b->bus);
 	if (e < 0) {
+		bt_set_detail(b, "system bus connection lost: %s", strerror(-e));
 		bt_base_fail(b, CABLE_ERR_BT_BUS);
 		return;
 	}
@@ -227,6 +228,9 @@ bt_map_error(struct bt_base *b, const sd_bus_error *e, int fallback)
 		return CABLE_ERR_BT_NO_BLUEZ;
 	if (!strcmp(n, SD_BUS_ERROR_ACCESS_DENIED) || !strcmp(n, "org.bluez.Error.NotAuthorized"))
 		return CABLE_ERR_BT_PERMISSION;
+	/* sd-bus fails pending calls with NoReply when the connection drops: not a timeout. */
+	if (b->bus != NULL && sd_bus_is_open(b->bus) <= 0)
+		return CABLE_ERR_BT_BUS;
 	if (!strcmp(n, SD_BUS_ERROR_NO_REPLY) || !strcmp(n, SD_BUS_ERROR_TIMEOUT))
 		return CABLE_ERR_TIMEOUT;
 	if (!strcmp(n, SD_BUS_ERROR_DISCONNECTED))
@@ -406,8 +410,11 @@ bt_base_open(struct bt_base *b)
 	}
 	b->events = CABLE_LOOP_IN | CABLE_LOOP_OUT;
 	/* Installed before the first call to BlueZ, so nothing between them can be missed. */
-	if (sd_bus_match_signal_async(b->bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-	    "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, NULL, b) < 0 ||
+	/* arg0 keeps other clients' comings and goings on the system bus from waking us. */
+	if (sd_bus_add_match_async(b->bus, NULL,
+	    "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+	    "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.bluez'",
+	    on_name_owner_changed, NULL, b) < 0 ||
 	    sd_bus_match_signal_async(b->bus, NULL, BT_SERVICE, "/",
 	    "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved", on_interfaces_removed, NULL,
 	    b) < 0 ||

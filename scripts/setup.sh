@@ -6,7 +6,7 @@ PKGS=(
   # build
   build-essential cmake ninja-build pkg-config git
   libssl-dev libcbor-dev libqrencode-dev libwebsockets-dev libsystemd-dev libcap-dev
-  libjansson-dev libpsl-dev
+  libjansson-dev libpsl-dev libev-dev
   # tests
   libcmocka-dev clang libclang-rt-14-dev valgrind
   dbus dbus-daemon python3-dbus

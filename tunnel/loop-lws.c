@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include <libwebsockets.h>
+#if defined(CABLE_HAVE_LIBEV)
+#include <ev.h>
+#endif
 
 #include "cable/error.h"
 #include "cable/loop-lws.h"
@@ -34,6 +37,19 @@ struct lws_loop {
 	sigset_t sigs;
 	struct cable_loop_fd *sig_watch;
 	struct loop_signal sig[_NSIG];
+	void *evl; /* our libev loop when use_epoll, handed to lws as a foreign loop */
+#if defined(CABLE_HAVE_LIBEV)
+	/*
+	 * lws 4.1's libev glue re-arms its sul timer with ev_timer_set on an active watcher, which
+	 * libev ignores, so a sul added before the current deadline can be late. Under libev our
+	 * timers and deferred work use ev watchers of their own, and a slow tick lets lws service
+	 * its internal timeouts.
+	 */
+	ev_timer ev_later;
+	ev_timer ev_tick;
+#endif
+	lws_sorted_usec_list_t sul_later; /* poll(): deferred work */
+	lws_dll2_owner_t later;           /* watches whose OUT must be re-armed */
 	/* Timers still scheduled and live watches, so that free can detach them. */
 	lws_dll2_owner_t timers;
 	lws_dll2_owner_t watches;
@@ -44,7 +60,7 @@ struct lws_loop {
  * never closes the caller's fd: lws gets a dup() of it, which shares the open file.
  */
 struct cable_loop_fd {
-	lws_sorted_usec_list_t rearm; /* first: the sul callback gets its address */
+	lws_dll2_t later; /* loop->later */
 	lws_dll2_t list;
 	struct lws_loop *loop;
 	struct lws *wsi; /* NULL once lws has closed it */
@@ -56,6 +72,9 @@ struct cable_loop_fd {
 
 struct cable_loop_timer {
 	lws_sorted_usec_list_t sul; /* first: the sul callback gets its address */
+#if defined(CABLE_HAVE_LIBEV)
+	ev_timer ev;
+#endif
 	lws_dll2_t list;
 	struct lws_loop *loop;
 	cable_loop_timer_cb cb;
@@ -72,13 +91,58 @@ to_loop(struct cable_loop *loop)
 	return (struct lws_loop *)loop;
 }
 
+/* Re-arms OUT on the watches queued by their writeable callbacks. */
 static void
-loop_rearm_out(lws_sorted_usec_list_t *sul)
+loop_run_later(struct lws_loop *loop)
 {
-	struct cable_loop_fd *w = lws_container_of(sul, struct cable_loop_fd, rearm);
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&loop->later)) {
+		struct cable_loop_fd *w = lws_container_of(d, struct cable_loop_fd, later);
 
-	if (w->wsi != NULL && (w->events & CABLE_LOOP_OUT))
-		lws_callback_on_writable(w->wsi);
+		lws_dll2_remove(&w->later);
+		if (w->wsi != NULL && (w->events & CABLE_LOOP_OUT))
+			lws_callback_on_writable(w->wsi);
+	} lws_end_foreach_dll_safe(d, d1);
+}
+
+static void
+loop_later_sul(lws_sorted_usec_list_t *sul)
+{
+	loop_run_later(lws_container_of(sul, struct lws_loop, sul_later));
+}
+
+#if defined(CABLE_HAVE_LIBEV)
+static void
+loop_later_ev(struct ev_loop *evl, ev_timer *w, int revents)
+{
+	(void)evl;
+	(void)revents;
+	loop_run_later(lws_container_of(w, struct lws_loop, ev_later));
+}
+
+static void
+loop_tick_ev(struct ev_loop *evl, ev_timer *w, int revents)
+{
+	(void)evl;
+	(void)revents;
+	/* Any event through lws's own pipe makes its idle handler service due suls. */
+	lws_cancel_service(lws_container_of(w, struct lws_loop, ev_tick)->ctx);
+}
+#endif
+
+/* Runs loop_run_later just after the current callback, on whichever event library is in use. */
+static void
+loop_defer(struct lws_loop *loop)
+{
+#if defined(CABLE_HAVE_LIBEV)
+	if (loop->evl != NULL) {
+		if (!ev_is_active(&loop->ev_later)) {
+			ev_timer_set(&loop->ev_later, 0., 0.);
+			ev_timer_start(loop->evl, &loop->ev_later);
+		}
+		return;
+	}
+#endif
+	lws_sul_schedule(loop->ctx, 0, &loop->sul_later, loop_later_sul, 1);
 }
 
 static int
@@ -108,8 +172,11 @@ loop_raw_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 		 * lws writeability is one-shot and lws clears POLLOUT after this callback returns,
 		 * so the level-triggered re-arm happens just after it.
 		 */
-		if (w->events & CABLE_LOOP_OUT)
-			lws_sul_schedule(w->loop->ctx, 0, &w->rearm, loop_rearm_out, 1);
+		if (w->events & CABLE_LOOP_OUT) {
+			lws_dll2_remove(&w->later);
+			lws_dll2_add_tail(&w->later, &w->loop->later);
+			loop_defer(w->loop);
+		}
 		return 0;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
 		w = lws_get_opaque_user_data(wsi);
@@ -117,7 +184,7 @@ loop_raw_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
 			return 0;
 		/* Hang-up or error seen by lws: the watch stays until the owner deletes it. */
 		w->wsi = NULL;
-		lws_sul_cancel(&w->rearm);
+		lws_dll2_remove(&w->later);
 		lws_set_opaque_user_data(wsi, NULL);
 		w->cb(w->arg, w->fd, CABLE_LOOP_ERR);
 		return 0;
@@ -209,16 +276,15 @@ lws_loop_fd_del(struct cable_loop_fd **pw)
 		lws_set_timeout(w->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		lws_cancel_service(w->loop->ctx);
 	}
-	lws_sul_cancel(&w->rearm);
+	lws_dll2_remove(&w->later);
 	lws_dll2_remove(&w->list);
 	free(w);
 	*pw = NULL;
 }
 
 static void
-lws_loop_timer_fire(lws_sorted_usec_list_t *sul)
+lws_loop_timer_run(struct cable_loop_timer *t)
 {
-	struct cable_loop_timer *t = lws_container_of(sul, struct cable_loop_timer, sul);
 	struct lws_loop *loop = t->loop;
 
 	lws_dll2_remove(&t->list);
@@ -226,6 +292,34 @@ lws_loop_timer_fire(lws_sorted_usec_list_t *sul)
 	t->cb(t->arg);
 	/* Whatever the callback changed (writes requested, quit) must be seen by the poll now. */
 	lws_cancel_service(loop->ctx);
+}
+
+static void
+lws_loop_timer_fire(lws_sorted_usec_list_t *sul)
+{
+	lws_loop_timer_run(lws_container_of(sul, struct cable_loop_timer, sul));
+}
+
+#if defined(CABLE_HAVE_LIBEV)
+static void
+lws_loop_timer_fire_ev(struct ev_loop *evl, ev_timer *w, int revents)
+{
+	(void)evl;
+	(void)revents;
+	lws_loop_timer_run(lws_container_of(w, struct cable_loop_timer, ev));
+}
+#endif
+
+static void
+timer_cancel(struct cable_loop_timer *t)
+{
+#if defined(CABLE_HAVE_LIBEV)
+	if (t->loop != NULL && t->loop->evl != NULL) {
+		ev_timer_stop(t->loop->evl, &t->ev);
+		return;
+	}
+#endif
+	lws_sul_cancel(&t->sul);
 }
 
 static int
@@ -243,6 +337,16 @@ lws_loop_timer_add(struct cable_loop *base, uint64_t delay_usec, cable_loop_time
 	t->cb = cb;
 	t->arg = arg;
 	lws_dll2_add_tail(&t->list, &loop->timers);
+#if defined(CABLE_HAVE_LIBEV)
+	if (loop->evl != NULL) {
+		/* libev counts from the time cached at the start of the iteration: refresh it. */
+		ev_now_update(loop->evl);
+		ev_timer_init(&t->ev, lws_loop_timer_fire_ev, (ev_tstamp)delay_usec / 1e6, 0.);
+		ev_timer_start(loop->evl, &t->ev);
+		*out = t;
+		return 0;
+	}
+#endif
 	/* lws treats 0 as "cancel" in places: the earliest real deadline is 1 us away. */
 	lws_sul_schedule(loop->ctx, 0, &t->sul, lws_loop_timer_fire,
 	    (lws_usec_t)(delay_usec ? delay_usec : 1));
@@ -257,7 +361,9 @@ lws_loop_timer_del(struct cable_loop_timer **pt)
 
 	if (pt == NULL || (t = *pt) == NULL)
 		return;
-	lws_sul_cancel(&t->sul);
+	/* A timer whose loop is gone (detached at loop free) has nothing left to cancel. */
+	if (!lws_dll2_is_detached(&t->list))
+		timer_cancel(t);
 	lws_dll2_remove(&t->list);
 	free(t);
 	*pt = NULL;
@@ -295,14 +401,15 @@ static const struct cable_loop_ops lws_loop_ops = {
 	.quit = lws_loop_quit,
 };
 
-struct cable_loop *
-cable_loop_lws_new(const struct cable_loop_lws_config *cfg)
+int
+cable_loop_lws_new_ex(const struct cable_loop_lws_config *cfg, struct cable_loop **out)
 {
 	struct lws_context_creation_info info;
-	struct lws_loop *loop = NULL, *ret = NULL;
+	struct lws_loop *loop = NULL;
 	unsigned int max_fds = cfg ? cfg->max_fds : 0;
 	struct rlimit rl;
-
+	void *foreign[1];
+	int r = CABLE_ERR_INTERNAL;
 	/* Library code stays quiet unless asked; CABLE_LWS_LOG=<LLL_ mask> helps when debugging. */
 	int level = cfg ? cfg->lws_log_level : 0;
 	const char *env = getenv("CABLE_LWS_LOG");
@@ -310,8 +417,12 @@ cable_loop_lws_new(const struct cable_loop_lws_config *cfg)
 	if (env != NULL)
 		level = atoi(env);
 	lws_set_log_level(level, NULL);
-	if ((loop = calloc(1, sizeof(*loop))) == NULL)
+	if (out == NULL)
+		return CABLE_ERR_ARG;
+	if ((loop = calloc(1, sizeof(*loop))) == NULL) {
+		r = CABLE_ERR_NOMEM;
 		goto out;
+	}
 	loop->base.ops = &lws_loop_ops;
 	loop->sfd = -1;
 	sigemptyset(&loop->sigs);
@@ -327,26 +438,66 @@ cable_loop_lws_new(const struct cable_loop_lws_config *cfg)
 	    LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN;
 	if (cfg && cfg->max_http_header)
 		info.max_http_header_data2 = cfg->max_http_header;
+	if (cfg && cfg->use_epoll) {
+#if defined(CABLE_HAVE_LIBEV)
+		if ((loop->evl = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK)) == NULL) {
+			r = CABLE_ERR_IO;
+			goto out;
+		}
+		foreign[0] = loop->evl;
+		info.foreign_loops = foreign;
+		info.options |= LWS_SERVER_OPTION_LIBEV;
+#else
+		(void)foreign;
+		r = CABLE_ERR_UNSUPPORTED;
+		goto out;
+#endif
+	}
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.fd_limit_per_thread = max_fds;
 	info.count_threads = 1;
-	if ((loop->ctx = lws_create_context(&info)) == NULL)
+	if ((loop->ctx = lws_create_context(&info)) == NULL) {
+		r = CABLE_ERR_IO;
 		goto out;
+	}
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = loop_protocols;
 	info.vhost_name = "cable-loop";
-	if ((loop->vh = lws_create_vhost(loop->ctx, &info)) == NULL)
+	if ((loop->vh = lws_create_vhost(loop->ctx, &info)) == NULL) {
+		r = CABLE_ERR_IO;
 		goto out;
-	ret = loop;
+	}
+#if defined(CABLE_HAVE_LIBEV)
+	if (loop->evl != NULL) {
+		ev_timer_init(&loop->ev_later, loop_later_ev, 0., 0.);
+		/* lws's own timeouts (handshakes, async kills) are seen at least once a second. */
+		ev_timer_init(&loop->ev_tick, loop_tick_ev, 1., 1.);
+		ev_timer_start(loop->evl, &loop->ev_tick);
+	}
+#endif
+	*out = &loop->base;
 	loop = NULL;
+	r = 0;
 out:
 	if (loop != NULL) {
 		if (loop->ctx != NULL)
 			lws_context_destroy(loop->ctx);
+#if defined(CABLE_HAVE_LIBEV)
+		if (loop->evl != NULL)
+			ev_loop_destroy(loop->evl);
+#endif
 		free(loop);
 	}
-	return ret ? &ret->base : NULL;
+	return r;
+}
+
+struct cable_loop *
+cable_loop_lws_new(const struct cable_loop_lws_config *cfg)
+{
+	struct cable_loop *loop = NULL;
+
+	return cable_loop_lws_new_ex(cfg, &loop) == 0 ? loop : NULL;
 }
 
 void
@@ -365,7 +516,7 @@ cable_loop_lws_free(struct cable_loop **pl)
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&loop->timers)) {
 		struct cable_loop_timer *t = lws_container_of(d, struct cable_loop_timer, list);
 
-		lws_sul_cancel(&t->sul);
+		timer_cancel(t);
 		lws_dll2_remove(&t->list);
 	} lws_end_foreach_dll_safe(d, d1);
 	/* Watches still owned by their users get no callback from the teardown. */
@@ -375,10 +526,21 @@ cable_loop_lws_free(struct cable_loop **pl)
 		if (w->wsi != NULL)
 			lws_set_opaque_user_data(w->wsi, NULL);
 		w->wsi = NULL;
-		lws_sul_cancel(&w->rearm);
+		lws_dll2_remove(&w->later);
 		lws_dll2_remove(&w->list);
 	} lws_end_foreach_dll_safe(d, d1);
+	lws_sul_cancel(&loop->sul_later);
+#if defined(CABLE_HAVE_LIBEV)
+	if (loop->evl != NULL) {
+		ev_timer_stop(loop->evl, &loop->ev_later);
+		ev_timer_stop(loop->evl, &loop->ev_tick);
+	}
+#endif
 	lws_context_destroy(loop->ctx);
+#if defined(CABLE_HAVE_LIBEV)
+	if (loop->evl != NULL)
+		ev_loop_destroy(loop->evl);
+#endif
 	free(loop);
 	*pl = NULL;
 }
@@ -392,6 +554,13 @@ cable_loop_lws_run(struct cable_loop *base)
 		return CABLE_ERR_ARG;
 	loop->quit = false;
 	while (!loop->quit) {
+#if defined(CABLE_HAVE_LIBEV)
+		if (loop->evl != NULL) {
+			/* Our own libev loop: one round of events, then look at quit again. */
+			ev_run(loop->evl, EVRUN_ONCE);
+			continue;
+		}
+#endif
 		if (lws_service(loop->ctx, 0) < 0)
 			return CABLE_ERR_IO;
 	}

@@ -16,19 +16,11 @@
 #include "cable/tunnel-headers.h"
 #include "cable/tunnel-url.h"
 #include "relay-queue.h"
+#include "tunnel-target.h"
 
 #define SUBPROTOCOL "fido.cable"
-#define URL_PART_MAX 256
 #define NDOMAINS 65536
 
-/* Where one request goes. */
-struct target {
-	bool tls;
-	int port;
-	char host[URL_PART_MAX];     /* without IPv6 brackets, for connect() */
-	char hostport[URL_PART_MAX]; /* as in the URL, for Host and Origin */
-	char path[URL_PART_MAX * 2];
-};
 
 struct domain_override {
 	struct domain_override *next;
@@ -56,7 +48,7 @@ struct cable_tunnel {
 	struct cable_tunnel_cbs cbs;
 	void *arg;
 	enum tunnel_state state;
-	struct target tgt;
+	struct cable_tunnel_target tgt;
 	char *client_payload_hex; /* contact only */
 	bool signal;
 	bool is_new;
@@ -68,125 +60,24 @@ struct cable_tunnel {
 	struct cable_relay_queue out;
 	struct cable_relay_msg *partial;
 	uint64_t last_activity;
-	lws_sorted_usec_list_t sul_timer; /* connect deadline, then idle checks */
-	lws_sorted_usec_list_t sul_later; /* closed() delivery and redirects, outside lws callbacks */
+	/* Loop timers (exact on any event library): deadline, and work done outside lws callbacks. */
+	struct cable_loop_timer *timer; /* connect deadline, then idle checks */
+	struct cable_loop_timer *later; /* closed() delivery and redirects */
 };
 
 static int tunnel_connect(struct cable_tunnel *t);
 
 /* ---- URLs ---------------------------------------------------------------------------------- */
 
-static bool
-is_loopback(const char *host)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (strcasecmp(host, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6);
-	return false;
-}
-
-static bool
-path_char_ok(unsigned char ch)
-{
-	return isalnum(ch) || strchr("/-._~!$&'()*+,;=:@%", ch) != NULL;
-}
-
-/*
- * "ws[s]://host[:port][/path]" (http and https are taken as ws and wss, as in a redirect).
- * With keep_path the path is kept whole (redirect target); otherwise it is a prefix.
- */
-static int
-target_parse(const char *url, struct target *tg)
-{
-	const char *p, *h, *hend, *a;
-	size_t n;
-	long port = -1;
-
-	memset(tg, 0, sizeof(*tg));
-	if (strncasecmp(url, "wss://", 6) == 0) {
-		tg->tls = true;
-		p = url + 6;
-	} else if (strncasecmp(url, "ws://", 5) == 0) {
-		p = url + 5;
-	} else if (strncasecmp(url, "https://", 8) == 0) {
-		tg->tls = true;
-		p = url + 8;
-	} else if (strncasecmp(url, "http://", 7) == 0) {
-		p = url + 7;
-	} else {
-		return CABLE_ERR_TUNNEL_URL;
-	}
-	a = p + strcspn(p, "/");
-	if (memchr(p, '@', (size_t)(a - p)) != NULL || a == p)
-		return CABLE_ERR_TUNNEL_URL;
-	if (*p == '[') {
-		h = p + 1;
-		if ((hend = memchr(h, ']', (size_t)(a - h))) == NULL)
-			return CABLE_ERR_TUNNEL_URL;
-		p = hend + 1;
-	} else {
-		h = p;
-		hend = p + strcspn(p, ":/");
-		p = hend;
-	}
-	if (*p == ':') {
-		char *e;
-
-		if (!isdigit((unsigned char)p[1]))
-			return CABLE_ERR_TUNNEL_URL;
-		errno = 0;
-		port = strtol(p + 1, &e, 10);
-		if (errno || e != a || port < 1 || port > 65535)
-			return CABLE_ERR_TUNNEL_URL;
-	} else if (p != a) {
-		return CABLE_ERR_TUNNEL_URL;
-	}
-	n = (size_t)(hend - h);
-	if (n == 0 || n >= sizeof(tg->host) || (size_t)(a - (url + 0)) >= sizeof(tg->hostport) + 8)
-		return CABLE_ERR_TUNNEL_URL;
-	memcpy(tg->host, h, n);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)tg->host[i];
-
-		if (!isalnum(ch) && ch != '.' && ch != '-' && ch != ':' && ch != '_')
-			return CABLE_ERR_TUNNEL_URL;
-	}
-	{
-		const char *auth = strstr(url, "://") + 3;
-		size_t an = (size_t)(a - auth);
-
-		if (an >= sizeof(tg->hostport))
-			return CABLE_ERR_TUNNEL_URL;
-		memcpy(tg->hostport, auth, an);
-	}
-	tg->port = port > 0 ? (int)port : tg->tls ? 443 : 80;
-	n = strlen(a);
-	if (n >= sizeof(tg->path))
-		return CABLE_ERR_TUNNEL_URL;
-	for (size_t i = 0; i < n; i++)
-		if (!path_char_ok((unsigned char)a[i]))
-			return CABLE_ERR_TUNNEL_URL;
-	memcpy(tg->path, a, n + 1);
-	if (!tg->tls && !is_loopback(tg->host))
-		return CABLE_ERR_TUNNEL_INSECURE;
-	return 0;
-}
-
 int
 cable_tunnel_url_check(const char *url)
 {
-	struct target tg;
+	struct cable_tunnel_target tg;
 	int r;
 
 	if (url == NULL || strncasecmp(url, "http", 4) == 0)
 		return CABLE_ERR_TUNNEL_URL;
-	if ((r = target_parse(url, &tg)) != 0)
+	if ((r = cable_tunnel_target_parse(url, &tg)) != 0)
 		return r;
 	if (strchr(tg.path, '?') || strchr(tg.path, '#'))
 		return CABLE_ERR_TUNNEL_URL;
@@ -230,7 +121,7 @@ target_for(struct cable_tunnel *t, uint16_t domain_id, const char *core_url)
 
 	if ((r = cable_tunnel_client_server_url(t->c, domain_id, &base)) != 0)
 		return r;
-	if ((r = target_parse(base, &t->tgt)) != 0)
+	if ((r = cable_tunnel_target_parse(base, &t->tgt)) != 0)
 		goto out;
 	/* A trailing slash on the prefix would make an empty segment. */
 	bl = strlen(t->tgt.path);
@@ -264,18 +155,37 @@ detach_wsi(struct cable_tunnel *t)
 	if (t->wsi != NULL) {
 		lws_set_opaque_user_data(t->wsi, NULL);
 		lws_set_timeout(t->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		lws_cancel_service(t->c->ctx);
 		t->wsi = NULL;
 	}
 }
 
 static void
-deliver_closed(lws_sorted_usec_list_t *sul)
+set_timer(struct cable_tunnel *t, struct cable_loop_timer **slot, uint64_t usec,
+    cable_loop_timer_cb cb)
 {
-	struct cable_tunnel *t = lws_container_of(sul, struct cable_tunnel, sul_later);
+	struct cable_loop *loop = t->c->loop;
+
+	loop->ops->timer_del(slot);
+	/* On OOM the timer is missing: the tunnel then ends only by its connection. */
+	loop->ops->timer_add(loop, usec, cb, t, slot);
+}
+
+static void
+cancel_timer(struct cable_tunnel *t, struct cable_loop_timer **slot)
+{
+	if (t->c != NULL)
+		t->c->loop->ops->timer_del(slot);
+}
+
+static void
+deliver_closed(void *arg)
+{
+	struct cable_tunnel *t = arg;
 
 	if (t->state != T_DONE)
 		return;
-	lws_sul_cancel(&t->sul_timer);
+	cancel_timer(t, &t->timer);
 	if (t->cbs.closed)
 		t->cbs.closed(t->arg, t, t->err);
 }
@@ -291,14 +201,14 @@ finish(struct cable_tunnel *t, int err)
 	detach_wsi(t);
 	cable_relay_queue_clear(&t->out);
 	cable_relay_msg_free(&t->partial);
-	lws_sul_cancel(&t->sul_timer);
-	lws_sul_schedule(t->c->ctx, 0, &t->sul_later, deliver_closed, 1);
+	cancel_timer(t, &t->timer);
+	set_timer(t, &t->later, 0, deliver_closed);
 }
 
 static void
-timer_fired(lws_sorted_usec_list_t *sul)
+timer_fired(void *arg)
 {
-	struct cable_tunnel *t = lws_container_of(sul, struct cable_tunnel, sul_timer);
+	struct cable_tunnel *t = arg;
 	uint64_t now = mono_usec(), idle = (uint64_t)t->c->cfg.idle_timeout_ms * 1000u;
 
 	if (t->state == T_CONNECTING) {
@@ -312,14 +222,13 @@ timer_fired(lws_sorted_usec_list_t *sul)
 		finish(t, CABLE_ERR_TIMEOUT);
 		return;
 	}
-	lws_sul_schedule(t->c->ctx, 0, &t->sul_timer, timer_fired,
-	    (lws_usec_t)(t->last_activity + idle - now));
+	set_timer(t, &t->timer, t->last_activity + idle - now, timer_fired);
 }
 
 static void
-redirect_later(lws_sorted_usec_list_t *sul)
+redirect_later(void *arg)
 {
-	struct cable_tunnel *t = lws_container_of(sul, struct cable_tunnel, sul_later);
+	struct cable_tunnel *t = arg;
 	int r;
 
 	if (t->state != T_CONNECTING)
@@ -340,8 +249,8 @@ http_status_error(int status)
 static void
 connection_error(struct cable_tunnel *t, struct lws *wsi, const char *why)
 {
-	char loc[URL_PART_MAX * 2];
-	struct target tg;
+	char loc[CABLE_TUNNEL_URL_PART_MAX * 2];
+	struct cable_tunnel_target tg;
 	int status = (int)lws_http_client_http_response(wsi);
 	int n, r;
 
@@ -374,7 +283,7 @@ connection_error(struct cable_tunnel *t, struct lws *wsi, const char *why)
 				return;
 			}
 			memcpy(tg.path, loc, (size_t)n + 1);
-		} else if ((r = target_parse(loc, &tg)) != 0) {
+		} else if ((r = cable_tunnel_target_parse(loc, &tg)) != 0) {
 			finish(t, r);
 			return;
 		}
@@ -390,7 +299,7 @@ connection_error(struct cable_tunnel *t, struct lws *wsi, const char *why)
 		/* This wsi is on its way out; the next request starts outside its callback. */
 		lws_set_opaque_user_data(wsi, NULL);
 		t->wsi = NULL;
-		lws_sul_schedule(t->c->ctx, 0, &t->sul_later, redirect_later, 1);
+		set_timer(t, &t->later, 0, redirect_later);
 		return;
 	}
 	if (status >= 400) {
@@ -546,8 +455,7 @@ client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
 			return -1;
 		t->state = t->state == T_CLOSING ? T_CLOSING : T_OPEN;
 		t->last_activity = mono_usec();
-		lws_sul_schedule(t->c->ctx, 0, &t->sul_timer, timer_fired,
-		    (lws_usec_t)t->c->cfg.idle_timeout_ms * 1000);
+		set_timer(t, &t->timer, (uint64_t)t->c->cfg.idle_timeout_ms * 1000, timer_fired);
 		if (t->out.head != NULL || t->state == T_CLOSING)
 			lws_callback_on_writable(wsi);
 		if (t->cbs.opened)
@@ -597,6 +505,9 @@ client_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
 	return 0;
 }
 
+/* The client's own idle timer replaces lws's validity pings (see tunnel-server.c). */
+static const lws_retry_bo_t client_retry = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
+
 static const struct lws_protocols client_protocols[] = {
 	{SUBPROTOCOL, client_cb, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
@@ -645,6 +556,7 @@ cable_tunnel_client_new(struct cable_loop *loop, const struct cable_tunnel_clien
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = client_protocols;
+	info.retry_and_idle_policy = &client_retry;
 	info.vhost_name = "cable-tunnel-client";
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	if (c->ca_file != NULL) {
@@ -678,8 +590,8 @@ cable_tunnel_client_free(struct cable_tunnel_client **pc)
 		detach_wsi(t);
 		t->state = T_DONE;
 		t->err = CABLE_ERR_CANCELLED;
-		lws_sul_cancel(&t->sul_timer);
-		lws_sul_cancel(&t->sul_later);
+		cancel_timer(t, &t->timer);
+		cancel_timer(t, &t->later);
 		lws_dll2_remove(&t->list);
 		t->c = NULL;
 	} lws_end_foreach_dll_safe(d, d1);
@@ -761,7 +673,7 @@ static int
 tunnel_connect(struct cable_tunnel *t)
 {
 	struct lws_client_connect_info ci;
-	char origin[URL_PART_MAX + 8];
+	char origin[CABLE_TUNNEL_URL_PART_MAX + 8];
 	struct lws *w;
 
 	memset(&ci, 0, sizeof(ci));
@@ -818,8 +730,7 @@ tunnel_start(struct cable_tunnel *t)
 {
 	int r;
 
-	lws_sul_schedule(t->c->ctx, 0, &t->sul_timer, timer_fired,
-	    (lws_usec_t)t->c->cfg.connect_timeout_ms * 1000);
+	set_timer(t, &t->timer, (uint64_t)t->c->cfg.connect_timeout_ms * 1000, timer_fired);
 	if ((r = tunnel_connect(t)) != 0)
 		finish(t, r);
 	return 0;
@@ -945,8 +856,8 @@ cable_tunnel_free(struct cable_tunnel **pt)
 		return;
 	detach_wsi(t);
 	if (t->c != NULL) {
-		lws_sul_cancel(&t->sul_timer);
-		lws_sul_cancel(&t->sul_later);
+		cancel_timer(t, &t->timer);
+		cancel_timer(t, &t->later);
 		lws_dll2_remove(&t->list);
 	}
 	cable_relay_queue_clear(&t->out);

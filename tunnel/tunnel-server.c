@@ -16,18 +16,18 @@
 #include "cable/bytes.h"
 #include "cable/error.h"
 #include "cable/loop-lws.h"
-#include "cable/tunnel-headers.h"
 #include "cable/tunnel-server.h"
 #include "cable/tunnel-url.h"
 #include "relay-queue.h"
 #include "source-table.h"
+#include "tunnel-target.h"
 
 #define SUBPROTOCOL "fido.cable"
 /*
  * lws keeps an rx buffer of this size per WebSocket for the connection's whole life; it is the
  * largest per-tunnel cost, so it stays small: longer messages arrive in pieces and are joined.
  */
-#define SRV_RX_BUFFER 512
+#define SRV_RX_BUFFER 128
 #define SIDE_NEW 0
 #define SIDE_CONNECT 1
 #define SIDE_HTTP 2
@@ -92,7 +92,8 @@ struct cable_tunnel_server {
 	size_t nbuckets;
 	uint64_t seed;
 	lws_dll2_owner_t live, pending;
-	lws_sorted_usec_list_t sul_live, sul_pending;
+	/* Loop timers, not lws suls: they stay exact on every event library the loop may use. */
+	struct cable_loop_timer *timer_live, *timer_pending;
 	struct cable_tunnel_server_stats st;
 	uint64_t hist[NBUCKETS + 1];
 	double hist_sum;
@@ -289,6 +290,7 @@ side_kill(struct tunnel *t, int side, enum lws_close_status status, const char *
 		lws_callback_on_writable(wsi);
 	} else {
 		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		lws_cancel_service(lws_get_context(wsi));
 	}
 }
 
@@ -315,9 +317,9 @@ side_gone(struct cable_tunnel_server *srv, struct conn *c, struct lws *wsi)
 }
 
 static void
-expire_live(lws_sorted_usec_list_t *sul)
+expire_live(void *arg)
 {
-	struct cable_tunnel_server *srv = lws_container_of(sul, struct cable_tunnel_server, sul_live);
+	struct cable_tunnel_server *srv = arg;
 	uint64_t now = now_usec(), life = (uint64_t)srv->cfg.lifetime_ms * 1000u;
 
 	/* Tunnels are in creation order and share one lifetime: the head is always the oldest. */
@@ -336,10 +338,9 @@ expire_live(lws_sorted_usec_list_t *sul)
 }
 
 static void
-expire_pending(lws_sorted_usec_list_t *sul)
+expire_pending(void *arg)
 {
-	struct cable_tunnel_server *srv =
-	    lws_container_of(sul, struct cable_tunnel_server, sul_pending);
+	struct cable_tunnel_server *srv = arg;
 	uint64_t now = now_usec(), wait = (uint64_t)srv->cfg.connect_wait_ms * 1000u;
 
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&srv->pending)) {
@@ -365,8 +366,10 @@ schedule_live(struct cable_tunnel_server *srv)
 		return;
 	t = lws_container_of(d, struct tunnel, live);
 	due = t->created_us + (uint64_t)srv->cfg.lifetime_ms * 1000u;
-	lws_sul_schedule(srv->ctx, 0, &srv->sul_live, expire_live,
-	    (lws_usec_t)(due > now ? due - now : 1));
+	srv->loop->ops->timer_del(&srv->timer_live);
+	/* Without a timer the tunnel still ends: its sides are closed when their peers go. */
+	srv->loop->ops->timer_add(srv->loop, due > now ? due - now : 1, expire_live, srv,
+	    &srv->timer_live);
 }
 
 static void
@@ -380,8 +383,9 @@ schedule_pending(struct cable_tunnel_server *srv)
 		return;
 	t = lws_container_of(d, struct tunnel, pending);
 	due = t->created_us + (uint64_t)srv->cfg.connect_wait_ms * 1000u;
-	lws_sul_schedule(srv->ctx, 0, &srv->sul_pending, expire_pending,
-	    (lws_usec_t)(due > now ? due - now : 1));
+	srv->loop->ops->timer_del(&srv->timer_pending);
+	srv->loop->ops->timer_add(srv->loop, due > now ? due - now : 1, expire_pending, srv,
+	    &srv->timer_pending);
 }
 
 /* ---- HTTP side --------------------------------------------------------------------------------- */
@@ -442,12 +446,10 @@ static bool
 wants_subprotocol(struct lws *wsi)
 {
 	char buf[256];
-	int n;
 
-	/* The list is parsed in the core (cable_tunnel_subprotocol_offered) so that it is fuzzed. */
-	if ((n = lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_PROTOCOL)) <= 0)
+	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_PROTOCOL) <= 0)
 		return false;
-	return cable_tunnel_subprotocol_offered(buf, (size_t)n);
+	return cable_tunnel_token_listed(buf, SUBPROTOCOL);
 }
 
 /*
@@ -772,6 +774,12 @@ srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
  * Static, because lws may still call into a destroyed vhost's protocols until the context goes;
  * by then every connection has been detached from the server (see cable_tunnel_server_free).
  */
+/*
+ * No lws validity (ping) timers: lws re-inserts a connection's timer into one sorted list on
+ * every message, which costs O(connections) each time; tunnels have their own lifetime instead.
+ */
+static const lws_retry_bo_t srv_retry = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
+
 static const struct lws_protocols srv_protocols[] = {
 	{"http", srv_callback, 0, 0, 0, NULL, 0},
 	{SUBPROTOCOL, srv_callback, 0, SRV_RX_BUFFER, 0, NULL, 0},
@@ -823,6 +831,7 @@ cable_tunnel_server_new(struct cable_loop *loop, const struct cable_tunnel_serve
 	info.port = cfg->port;
 	info.iface = cfg->listen_addr;
 	info.protocols = srv_protocols;
+	info.retry_and_idle_policy = &srv_retry;
 	info.vhost_name = "cable-tunneld";
 	info.user = srv;
 	if (cfg->listen_addr != NULL && strchr(cfg->listen_addr, ':') == NULL)
@@ -856,8 +865,8 @@ cable_tunnel_server_free(struct cable_tunnel_server **psrv)
 
 	if (psrv == NULL || (srv = *psrv) == NULL)
 		return;
-	lws_sul_cancel(&srv->sul_live);
-	lws_sul_cancel(&srv->sul_pending);
+	srv->loop->ops->timer_del(&srv->timer_live);
+	srv->loop->ops->timer_del(&srv->timer_pending);
 	srv->idle = NULL;
 	/*
 	 * lws closes a destroyed vhost's connections only later (at the latest with the context), so

@@ -2,6 +2,7 @@
 #ifndef CABLE_LOOP_LWS_H
 #define CABLE_LOOP_LWS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cable/loop.h"
@@ -18,6 +19,12 @@ struct cable_loop_lws_config {
 	int lws_log_level;
 	/* Bytes lws keeps for one request's headers (servers); 0 = the lws default. */
 	unsigned int max_http_header;
+	/*
+	 * Wait with epoll through lws's libev event library instead of poll(), whose cost grows with
+	 * every open descriptor (servers with many connections). CABLE_ERR_UNSUPPORTED from
+	 * cable_loop_lws_new_ex when libcable was built without libev.
+	 */
+	bool use_epoll;
 };
 
 /*
@@ -26,6 +33,8 @@ struct cable_loop_lws_config {
  * own vhosts to cable_loop_lws_context().
  */
 struct cable_loop *cable_loop_lws_new(const struct cable_loop_lws_config *cfg);
+/* Same, with the reason for a failure (CABLE_ERR_UNSUPPORTED, CABLE_ERR_IO, CABLE_ERR_NOMEM). */
+int cable_loop_lws_new_ex(const struct cable_loop_lws_config *cfg, struct cable_loop **out);
 /* Destroys the context (closing every connection) and frees the loop; accepts NULL, sets NULL. */
 void cable_loop_lws_free(struct cable_loop **loop);
 

@@ -606,7 +606,7 @@ store_resident(struct cable_authenticator *a, const uint8_t id[CABLE_CRED_ID_LEN
 		if (idx >= 0)
 			s->res[idx] = old;
 		else
-			s->n--;
+			memset(&s->res[--s->n], 0, sizeof(s->res[0])); /* e still owns the strings */
 		goto fail;
 	}
 	if (idx >= 0)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cable/authenticator.h"
+#include "cable/cbor.h"
 #include "cable/cred-store.h"
 
 /*
@@ -66,8 +67,16 @@ run(struct cable_authenticator *a, const uint8_t *req, size_t len)
 	size_t resp_len = 0;
 
 	if (cable_authenticator_handle(a, req, len, &resp, &resp_len) == 0) {
+		/* An error is a bare status byte; a success body is one canonical CBOR map. */
 		if (resp_len < 1 || (resp[0] != 0 && resp_len != 1))
 			abort();
+		if (resp_len > 1) {
+			cbor_item_t *it = NULL;
+			if (cable_cbor_load(resp + 1, resp_len - 1, CABLE_CBOR_CANONICAL, &it) != 0 ||
+			    !cbor_isa_map(it))
+				abort();
+			cbor_decref(&it);
+		}
 		free(resp);
 	}
 }

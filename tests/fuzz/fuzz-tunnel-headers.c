@@ -1,7 +1,8 @@
 /*
  * libFuzzer harness: header values a tunnel peer controls. The first byte selects the parser:
- * even = Sec-WebSocket-Protocol offer list (server side), odd = X-caBLE-Routing-ID answer (client
- * side). Each result is checked against a simple reference written differently.
+ * even = Sec-WebSocket-Protocol offer list (server side, cable_tunnel_token_listed), odd =
+ * X-caBLE-Routing-ID answer (client side). Each result is checked against a simple reference
+ * written differently (fuzz-tunnel-target checks only a weaker property of the list parser).
  */
 #include <ctype.h>
 #include <stdbool.h>
@@ -10,6 +11,10 @@
 
 #include "cable/error.h"
 #include "cable/tunnel-headers.h"
+#include "../../tunnel/tunnel-target.c"
+
+#define VALUE_MAX 1024
+#define SUBPROTOCOL "fido.cable"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -17,16 +22,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static bool
 offered_ref(const char *v, size_t len)
 {
-	char buf[CABLE_TUNNEL_HEADER_VALUE_MAX + 1];
+	char buf[VALUE_MAX + 1];
 	size_t start = 0;
 
-	if (len > CABLE_TUNNEL_HEADER_VALUE_MAX)
+	if (len > VALUE_MAX)
 		return false;
 	memcpy(buf, v, len);
 	buf[len] = '\0';
 	for (size_t i = 0; i <= len; i++) {
 		if (i == len || buf[i] == ',') {
-			char tok[CABLE_TUNNEL_HEADER_VALUE_MAX + 1];
+			char tok[VALUE_MAX + 1];
 			size_t a = start, b = i;
 			while (a < b && (buf[a] == ' ' || buf[a] == '\t'))
 				a++;
@@ -35,7 +40,7 @@ offered_ref(const char *v, size_t len)
 			memcpy(tok, buf + a, b - a);
 			tok[b - a] = '\0';
 			/* An embedded NUL ends the C string early: the token must be exactly its length. */
-			if (strlen(tok) == b - a && strcmp(tok, CABLE_TUNNEL_SUBPROTOCOL) == 0)
+			if (strlen(tok) == b - a && strcmp(tok, SUBPROTOCOL) == 0)
 				return true;
 			start = i + 1;
 		}
@@ -54,7 +59,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	v = (const char *)data + 1;
 	len = size - 1;
 	if (data[0] % 2 == 0) {
-		if (cable_tunnel_subprotocol_offered(v, len) != offered_ref(v, len))
+		/* As the server has it: a NUL-terminated copy of at most 255 bytes (lws_hdr_copy). */
+		char buf[256];
+		size_t n = strnlen(v, len < sizeof(buf) - 1 ? len : sizeof(buf) - 1);
+		memcpy(buf, v, n);
+		buf[n] = '\0';
+		if (cable_tunnel_token_listed(buf, SUBPROTOCOL) != offered_ref(buf, n))
 			abort();
 	} else {
 		uint8_t rid[CABLE_ROUTING_ID_LEN] = {0xee, 0xee, 0xee}, before[CABLE_ROUTING_ID_LEN];

@@ -3,8 +3,10 @@
  *   bt-tool scan [--adapter hciN] [--count N] [--timeout SEC]   payload lines on stdout
  *   bt-tool advertise HEX [--adapter hciN] [--uuid XXXX] [--timeout SEC]   until SIGTERM
  *   bt-tool ready [--adapter hciN]                                readiness check
+ * scan and advertise run in the production lws loop, or with --loop poll in the test poll loop.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "cable/bluetooth.h"
 #include "cable/bytes.h"
 #include "cable/error.h"
+#include "cable/loop-lws.h"
 #include "loop-poll.h"
 
 #define EXIT_ERROR 1
@@ -30,8 +33,9 @@ struct tool {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bt-tool scan [--adapter hciN] [--count N] [--timeout SEC]\n"
+	fprintf(stderr, "usage: bt-tool scan [--adapter hciN] [--count N] [--timeout SEC] [--loop lws|poll]\n"
 			"       bt-tool advertise HEX [--adapter hciN] [--uuid XXXX] [--timeout SEC]\n"
+			"                     [--loop lws|poll]\n"
 			"       bt-tool ready [--adapter hciN]\n");
 	exit(EXIT_USAGE);
 }
@@ -97,6 +101,23 @@ on_signal(void *arg, int fd, uint32_t revents)
 }
 
 static void
+on_lws_signal(void *arg, int signo)
+{
+	struct tool *t = arg;
+
+	t->loop->ops->quit(t->loop, 0);
+}
+
+static void
+on_timeout(void *arg)
+{
+	struct tool *t = arg;
+
+	printf("timeout\n");
+	t->loop->ops->quit(t->loop, EXIT_TIMEOUT);
+}
+
+static void
 print_ready(const struct cable_bt_readiness *r)
 {
 #define FIELD(name, v) printf("%-12s %s\n", name, (v) == 0 ? "ok" : cable_errname(v))
@@ -119,6 +140,8 @@ main(int argc, char **argv)
 	struct tool t = {0};
 	struct cable_bt_opts opts = {0};
 	struct cable_loop_fd *sigw = NULL;
+	struct cable_loop_timer *timer = NULL;
+	bool use_lws = true;
 	const char *cmd, *hex = NULL;
 	unsigned long uuid = CABLE_BT_UUID_FIDO;
 	double timeout = 0;
@@ -146,6 +169,12 @@ main(int argc, char **argv)
 			timeout = strtod(argv[++i], NULL);
 		else if (!strcmp(argv[i], "--uuid"))
 			uuid = strtoul(argv[++i], NULL, 16);
+		else if (!strcmp(argv[i], "--loop")) {
+			i++;
+			if (strcmp(argv[i], "lws") != 0 && strcmp(argv[i], "poll") != 0)
+				usage();
+			use_lws = !strcmp(argv[i], "lws");
+		}
 		else
 			usage();
 	}
@@ -160,15 +189,25 @@ main(int argc, char **argv)
 		usage();
 	if (hex != NULL && (cable_hex_decode_alloc(hex, &data, &len) != 0 || uuid > 0xffff))
 		usage();
-	if ((lp = cable_loop_poll_new()) == NULL)
-		goto out;
-	t.loop = cable_loop_poll_loop(lp);
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGTERM);
-	sigaddset(&ss, SIGINT);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
-	if ((sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
-	    t.loop->ops->fd_add(t.loop, sfd, CABLE_LOOP_IN, on_signal, &t, &sigw) != 0)
+	if (use_lws) {
+		if ((t.loop = cable_loop_lws_new(NULL)) == NULL ||
+		    cable_loop_lws_signal_add(t.loop, SIGTERM, on_lws_signal, &t) != 0 ||
+		    cable_loop_lws_signal_add(t.loop, SIGINT, on_lws_signal, &t) != 0)
+			goto out;
+	} else {
+		if ((lp = cable_loop_poll_new()) == NULL)
+			goto out;
+		t.loop = cable_loop_poll_loop(lp);
+		sigemptyset(&ss);
+		sigaddset(&ss, SIGTERM);
+		sigaddset(&ss, SIGINT);
+		sigprocmask(SIG_BLOCK, &ss, NULL);
+		if ((sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK)) < 0 ||
+		    t.loop->ops->fd_add(t.loop, sfd, CABLE_LOOP_IN, on_signal, &t, &sigw) != 0)
+			goto out;
+	}
+	if (timeout > 0 &&
+	    t.loop->ops->timer_add(t.loop, (uint64_t)(timeout * 1e6), on_timeout, &t, &timer) != 0)
 		goto out;
 	if (hex == NULL) {
 		struct cable_bt_scanner_cbs cbs = {
@@ -197,19 +236,19 @@ main(int argc, char **argv)
 		}
 	}
 	fflush(stdout);
-	r = cable_loop_poll_run(lp, timeout > 0 ? (uint64_t)(timeout * 1e6) : UINT64_MAX / 2);
-	if (r == CABLE_ERR_TIMEOUT) {
-		printf("timeout\n");
-		r = EXIT_TIMEOUT;
-	}
+	r = use_lws ? cable_loop_lws_run(t.loop) : cable_loop_poll_run(lp, UINT64_MAX / 2);
 out:
 	fflush(stdout);
 	cable_bt_scanner_free(&t.scanner);
 	cable_bt_advertiser_free(&t.advertiser);
-	if (t.loop != NULL)
+	if (t.loop != NULL) {
 		t.loop->ops->fd_del(&sigw);
+		t.loop->ops->timer_del(&timer);
+	}
 	if (sfd >= 0)
 		close(sfd);
+	if (use_lws)
+		cable_loop_lws_free(&t.loop);
 	cable_loop_poll_free(&lp);
 	free(data);
 	return r;

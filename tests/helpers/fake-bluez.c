@@ -48,6 +48,7 @@ struct tx {
 	/* advert only */
 	char *owner, *path;
 	sd_bus_message *pending; /* RegisterAdvertisement waiting for GetAll */
+	sd_bus_slot *call;       /* our outstanding call to the owner, cancelled on free */
 	bool registered;
 	uint16_t timeout;
 	sd_event_source *timeout_src;
@@ -190,8 +191,14 @@ run_deferred(sd_event_source *s, uint64_t usec, void *ud)
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	int r;
 
+	bool alive = false;
+
+	for (struct adapter *a = adapters; a != NULL; a = a->next)
+		alive |= (void *)a == d->ud;
 	replaying = true;
-	r = d->h(d->m, d->ud, &e);
+	/* Every deferred handler belongs to an adapter, which may be gone by now. */
+	r = alive ? d->h(d->m, d->ud, &e) :
+		    sd_bus_error_set(&e, SD_BUS_ERROR_UNKNOWN_OBJECT, "adapter removed");
 	replaying = false;
 	if (r < 0) {
 		if (!sd_bus_error_is_set(&e))
@@ -517,6 +524,8 @@ tx_free(struct tx *t)
 	if (*pp == t)
 		*pp = t->next;
 	tx_gone(t);
+	/* Safe inside the call's own callback: sd-bus holds a reference while it runs. */
+	sd_bus_slot_unref(t->call);
 	sd_event_source_unref(t->timeout_src);
 	sd_bus_message_unref(t->pending);
 	free(t->owner);
@@ -1037,8 +1046,13 @@ on_advert_objects(sd_bus_message *m, void *ud, sd_bus_error *err)
 {
 	struct tx *t = ud;
 
-	if (sd_bus_call_method_async(bus, NULL, t->owner, t->path, "org.freedesktop.DBus.Properties",
-	    "GetAll", on_advert_props, t, "s", "org.bluez.LEAdvertisement1") < 0)
+	sd_bus_slot *done = t->call;
+
+	t->call = NULL;
+	sd_bus_slot_unref(done);
+	if (sd_bus_call_method_async(bus, &t->call, t->owner, t->path,
+	    "org.freedesktop.DBus.Properties", "GetAll", on_advert_props, t, "s",
+	    "org.bluez.LEAdvertisement1") < 0)
 		return register_fail(t, "org.bluez.Error.Failed", "Failed to register advertisement");
 	return 0;
 }
@@ -1070,8 +1084,9 @@ m_register_advertisement(sd_bus_message *m, void *ud, sd_bus_error *err)
 	t->next = txs;
 	txs = t;
 	if (t->owner == NULL || t->path == NULL ||
-	    sd_bus_call_method_async(bus, NULL, sender, path, "org.freedesktop.DBus.ObjectManager",
-	    "GetManagedObjects", on_advert_objects, t, NULL) < 0)
+	    sd_bus_call_method_async(bus, &t->call, sender, path,
+	    "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", on_advert_objects, t,
+	    NULL) < 0)
 		return register_fail(t, "org.bluez.Error.Failed", "Failed to register advertisement");
 	return 1;
 }
@@ -1472,6 +1487,65 @@ c_get_stats(sd_bus_message *m, void *ud, sd_bus_error *err)
 	return r;
 }
 
+/*
+ * Emits InterfacesAdded (Device1 with exactly these properties) or PropertiesChanged for a device
+ * path that has no object behind it: lets tests feed the scanner wrongly typed data.
+ */
+static int
+c_emit_raw(sd_bus_message *m, void *ud, sd_bus_error *err)
+{
+	const char *name, *address, *signal;
+	char path[96];
+	struct adapter *a;
+	sd_bus_message *sig = NULL;
+	int r;
+
+	if ((r = sd_bus_message_read(m, "sss", &name, &address, &signal)) < 0)
+		return r;
+	if ((a = ctl_adapter(name, err)) == NULL)
+		return -ENOENT;
+	if (!valid_address(address))
+		return sd_bus_error_set(err, SD_BUS_ERROR_INVALID_ARGS, "bad address");
+	snprintf(path, sizeof(path), "%s/dev_%s", a->path, address);
+	for (char *p = path + strlen(a->path) + 5; *p; p++)
+		if (*p == ':')
+			*p = '_';
+	if (!strcmp(signal, "InterfacesAdded")) {
+		r = sd_bus_message_new_signal(bus, &sig, "/", "org.freedesktop.DBus.ObjectManager",
+		    "InterfacesAdded");
+		if (r >= 0)
+			r = sd_bus_message_append(sig, "o", path);
+		if (r >= 0)
+			r = sd_bus_message_open_container(sig, 'a', "{sa{sv}}");
+		if (r >= 0)
+			r = sd_bus_message_open_container(sig, 'e', "sa{sv}");
+		if (r >= 0)
+			r = sd_bus_message_append(sig, "s", "org.bluez.Device1");
+		if (r >= 0)
+			r = sd_bus_message_copy(sig, m, true);
+		if (r >= 0)
+			r = sd_bus_message_close_container(sig);
+		if (r >= 0)
+			r = sd_bus_message_close_container(sig);
+	} else if (!strcmp(signal, "PropertiesChanged")) {
+		r = sd_bus_message_new_signal(bus, &sig, path, "org.freedesktop.DBus.Properties",
+		    "PropertiesChanged");
+		if (r >= 0)
+			r = sd_bus_message_append(sig, "s", "org.bluez.Device1");
+		if (r >= 0)
+			r = sd_bus_message_copy(sig, m, true);
+		if (r >= 0)
+			r = sd_bus_message_append(sig, "as", 0);
+	} else
+		return sd_bus_error_set(err, SD_BUS_ERROR_INVALID_ARGS, "unknown signal");
+	if (r >= 0)
+		r = sd_bus_send(bus, sig, NULL);
+	sd_bus_message_unref(sig);
+	if (r < 0)
+		return r;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
 static const sd_bus_vtable control_vt[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_METHOD("AddAdapter", "sb", "", c_add_adapter, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -1483,6 +1557,7 @@ static const sd_bus_vtable control_vt[] = {
 	SD_BUS_METHOD("FailNext", "ssssu", "", c_fail_next, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD("SetDelay", "u", "", c_set_delay, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD("GetStats", "s", "a{su}", c_get_stats, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD("EmitRaw", "sssa{sv}", "", c_emit_raw, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_VTABLE_END,
 };
 

@@ -2,17 +2,20 @@
 #   bus_setup                          temp dir, cleanup trap (kills everything started here)
 #   bus_start [POLICY_XML]             dbus-daemon; exports DBUS_SYSTEM_BUS_ADDRESS
 #   fake_start [fake-bluez args...]    fake org.bluez (default adapters hci0,hci1), waits until ready
-#   fake_stop                          SIGTERM to the fake, waits for it
-#   fake_ctl METHOD SIG ARGS...        call org.cablebridge.FakeBluez1 (busctl syntax)
+#   fake_stop                          SIGTERM to the fake; returns its exit status (0 = clean)
+#   fake_ctl CMD ARGS...               fake-bluez-ctl (inject, add-device, power, fail-next, ...),
+#                                      or METHOD SIG ARGS... (busctl syntax, e.g. SetPowered sb hci0 false)
 #   fake_stat ADAPTER KEY              one counter from GetStats (StartDiscovery, Devices, ...)
 #   bg CMD...                          start a background process that the trap will stop
 #   wait_line FILE REGEX [SECONDS]     wait until FILE has a line matching REGEX
 #   fail MSG                           print and exit 1
+#   hex_ay HEX                         "N b1 b2 ..." for an ay argument of fake_ctl METHOD calls
 # Needs CABLE_BUILD_DIR (ctest sets it). Everything is bounded by timeouts.
 
 : "${CABLE_BUILD_DIR:?CABLE_BUILD_DIR must point at the build directory}"
 FAKE_BLUEZ="$CABLE_BUILD_DIR/tests/fake-bluez"
 BT_TOOL="$CABLE_BUILD_DIR/tests/bt-tool"
+FAKE_CTL="$CABLE_BUILD_DIR/tests/fake-bluez-ctl"
 BUS_PIDS=()
 
 fail() {
@@ -34,7 +37,6 @@ bus_cleanup() {
 
 bus_setup() {
 	command -v dbus-daemon >/dev/null || { echo "SKIP: dbus-daemon not installed" >&2; exit 77; }
-	command -v busctl >/dev/null || { echo "SKIP: busctl not installed" >&2; exit 77; }
 	BUS_DIR=$(mktemp -d /tmp/cable-bus.XXXXXX)
 	trap bus_cleanup EXIT
 	trap 'exit 130' INT TERM
@@ -91,22 +93,27 @@ fake_start() {
 }
 
 fake_stop() {
+	local rc=0
 	kill -TERM "$FAKE_PID" 2>/dev/null || true
-	wait "$FAKE_PID" 2>/dev/null || true
+	wait "$FAKE_PID" || rc=$?
+	return $rc
 }
 
+# Also accepts the older busctl form (fake_ctl SetPowered sb hci0 false): a D-Bus method name,
+# its signature and busctl-style arguments.
 fake_ctl() {
-	local m=$1
-	shift
-	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --timeout=10 call org.cablebridge.FakeBluez \
-		/org/cablebridge/fake org.cablebridge.FakeBluez1 "$m" "$@"
+	if [[ $1 =~ ^[A-Z] ]]; then
+		"$FAKE_CTL" call "$@"
+	else
+		"$FAKE_CTL" "$@"
+	fi
 }
 
 fake_stat() {
-	fake_ctl GetStats s "$1" | tr ' ' '\n' | awk -v k="\"$2\"" 'p == k { print; exit } { p = $0 }'
+	"$FAKE_CTL" stats "$1" "$2"
 }
 
-# hex string -> busctl "ay" arguments: "N b1 b2 ..."
+# hex string -> busctl-style "ay" arguments ("N b1 b2 ..."), for fake_ctl METHOD calls.
 hex_ay() {
 	local h=$1 out="" i
 	for ((i = 0; i < ${#h}; i += 2)); do

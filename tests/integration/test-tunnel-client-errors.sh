@@ -83,12 +83,13 @@ expect_line "$WORK/e9" '^message 1048576 ' "a message of exactly 1 MiB is accept
 fake oversize "--size $(((1 << 20) + 1))"
 run "$WORK/e10" --server "$FAKE" new "$TID"
 expect_line "$WORK/e10" '^closed CABLE_ERR_TUNNEL_MESSAGE_SIZE' "1 MiB + 1 is refused"
-expect_line "$FLOG" '^client-close 1009$' "and closed with 1009"
+wait_file "$FLOG" '^client-close 1009$' 5 && ok "and closed with 1009" || fail "no 1009 close"
+
 
 fake text
 run "$WORK/e11" --server "$FAKE" new "$TID"
 expect_line "$WORK/e11" '^closed CABLE_ERR_TUNNEL_TEXT_FRAME' "text frame refused"
-expect_line "$FLOG" '^client-close 1003$' "and closed with 1003"
+wait_file "$FLOG" '^client-close 1003$' 5 && ok "and closed with 1003" || fail "no 1003 close"
 
 fake fragmented
 run "$WORK/e12" --server "$FAKE" --expect 1 --close new "$TID"

@@ -45,7 +45,7 @@ expect_line "$WORK/u1" '^http 404' "connect to an unknown tunnel -> 404"
 counted $PL unknown_tunnel 1
 
 # A phone holds a tunnel; a second new with the same ID, a second connect, a foreign routing ID.
-$W --port $PL --path "/cable/new/$TID" sleep:2 >"$WORK/ph" &
+$W --port $PL --path "/cable/new/$TID" sleep:4 >"$WORK/ph" &
 PH=$!
 PIDS+=("$PH")
 wait_file "$WORK/ph" '^routing'
@@ -55,7 +55,7 @@ $W --port $PL --path "/cable/connect/0D0C0C/$TID" >"$WORK/r1"
 expect_line "$WORK/r1" '^http 421' "connect carrying another instance's routing ID -> 421"
 counted $PL routing_id 1
 logged L routing_id
-$W --port $PL --path "/cable/connect/0c0c0c/$(echo "$TID" | tr a-f A-F)" sleep:0.5 >"$WORK/j1" &
+$W --port $PL --path "/cable/connect/0c0c0c/$(echo "$TID" | tr a-f A-F)" sleep:2 close >"$WORK/j1" &
 J1=$!
 PIDS+=("$J1")
 wait_file "$WORK/j1" '^http'

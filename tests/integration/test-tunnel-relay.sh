@@ -64,6 +64,18 @@ TID3=$(random_tid)
 $CLIENT --server "266=$URL" --domain 266 --close new "$TID3" >"$WORK/dom.out"
 expect_line "$WORK/dom.out" '^opened routing=0a0b0c' "per-domain server override used"
 
+# The same relay with the server on lws's poll() loop instead of epoll (libev).
+start_tunneld PL --routing-id 0b0b0b --event-lib poll
+TID=$(random_tid)
+$CLIENT --server "ws://127.0.0.1:$PORT_PL" --echo --expect 1 --close new "$TID" >"$WORK/pphone.out" &
+PHONE=$!
+PIDS+=("$PHONE")
+wait_file "$WORK/pphone.out" '^opened'
+$CLIENT --server "ws://127.0.0.1:$PORT_PL" --send 5a5a --expect 1 connect 0b0b0b "$TID" >"$WORK/pdesk.out"
+wait "$PHONE" || true
+expect_line "$WORK/pdesk.out" '^message 2 5a5a$' "poll() server: relayed both ways"
+expect_line "$WORK/pdesk.out" '^closed ok status=1000' "poll() server: closed normally"
+
 # ---- wss with a certificate made now -----------------------------------------------------------
 cd "$WORK"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
@@ -99,14 +111,14 @@ cd - >/dev/null
 # ---- SIGTERM: no new tunnels, active ones finish, exit 0 ---------------------------------------
 start_tunneld D --routing-id 0d0d0d --drain-timeout 20
 TID=$(random_tid)
-$WSRAW client --port "$PORT_D" --path "/cable/new/$TID" sleep:1.5 bin:aa sleep:0.3 close >"$WORK/dphone.out" &
+$WSRAW client --port "$PORT_D" --path "/cable/new/$TID" sleep:2.5 bin:aa sleep:0.3 close >"$WORK/dphone.out" &
 DP=$!
 PIDS+=("$DP")
-sleep 0.3
+wait_file "$WORK/dphone.out" '^routing'
 $WSRAW client --port "$PORT_D" --path "/cable/connect/0D0D0D/$TID" >"$WORK/ddesk.out" &
 DD=$!
 PIDS+=("$DD")
-sleep 0.3
+wait_file "$WORK/ddesk.out" '^subprotocol'
 kill -TERM "$PID_D"
 sleep 0.2
 $WSRAW client --port "$PORT_D" --path "/cable/new/$(random_tid)" >"$WORK/dnew.out"
@@ -127,7 +139,7 @@ expect_line "$WORK/D.err" 'no tunnels left' "drain logged"
 start_tunneld E --drain-timeout 1
 $WSRAW client --port "$PORT_E" --path "/cable/new/$(random_tid)" --timeout 8 >"$WORK/ephone.out" &
 PIDS+=("$!")
-sleep 0.3
+wait_file "$WORK/ephone.out" '^routing'
 kill -TERM "$PID_E"
 rc=0
 T0=$(date +%s%N)

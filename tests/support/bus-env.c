@@ -61,14 +61,21 @@ spawn(char *const argv[], const char *out)
 	_exit(127);
 }
 
-static void
+/* Returns the exit status (0 = clean), 128+N for a signal, -1 if nothing ran. */
+static int
 reap(pid_t *pid, int sig)
 {
+	int st = 0;
+
 	if (*pid <= 0)
-		return;
+		return -1;
 	kill(*pid, sig);
-	waitpid(*pid, NULL, 0);
+	if (waitpid(*pid, &st, 0) < 0)
+		st = -1;
 	*pid = 0;
+	if (st < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 int
@@ -161,10 +168,10 @@ bus_env_fake_start(struct bus_env *e, const char *const *args)
 	return 0;
 }
 
-void
+int
 bus_env_fake_stop(struct bus_env *e)
 {
-	reap(&e->fake_pid, SIGTERM);
+	return reap(&e->fake_pid, SIGTERM);
 }
 
 void

@@ -23,8 +23,8 @@ struct bus_env {
 int bus_env_start(struct bus_env *e, const char *extra_policy);
 /* Starts build/tests/fake-bluez with args (NULL-terminated, may be NULL); waits until ready. */
 int bus_env_fake_start(struct bus_env *e, const char *const *args);
-/* SIGTERM to the fake and wait. */
-void bus_env_fake_stop(struct bus_env *e);
+/* SIGTERM to the fake and wait; its exit status (0 = clean exit, no sanitizer report). */
+int bus_env_fake_stop(struct bus_env *e);
 /* SIGKILL to the fake (BlueZ crashing), and wait. */
 void bus_env_fake_kill(struct bus_env *e);
 /* Stops everything, removes the directory. */

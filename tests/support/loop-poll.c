@@ -315,3 +315,13 @@ cable_loop_poll_ntimers(const struct cable_loop_poll *lp)
 		n += !t->dead && t->cb != NULL;
 	return n;
 }
+
+unsigned
+cable_loop_poll_ntimers_held(const struct cable_loop_poll *lp)
+{
+	unsigned n = 0;
+
+	for (const struct cable_loop_timer *t = lp->timers; t != NULL; t = t->next)
+		n += !t->dead;
+	return n;
+}

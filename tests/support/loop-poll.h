@@ -24,5 +24,7 @@ int cable_loop_poll_once(struct cable_loop_poll *lp, uint64_t max_wait_usec);
 uint64_t cable_loop_poll_wakeups(const struct cable_loop_poll *lp);
 unsigned cable_loop_poll_nfds(const struct cable_loop_poll *lp);
 unsigned cable_loop_poll_ntimers(const struct cable_loop_poll *lp);
+/* Timers not yet freed with timer_del, fired ones included: owners must free every timer. */
+unsigned cable_loop_poll_ntimers_held(const struct cable_loop_poll *lp);
 
 #endif

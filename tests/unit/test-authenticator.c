@@ -7,6 +7,7 @@
 #include "cable/cbor.h"
 #include "cable/crypto.h"
 #include "cable/error.h"
+#include "cable/messages.h"
 #include "cable/p256.h"
 #include "cbor-writer.h"
 #include "cred-store-internal.h"
@@ -465,6 +466,29 @@ test_get_info(void **state)
 	free(resp);
 	free(w);
 	assert_int_equal(f->ui.calls, 0);
+	fx_free(f);
+}
+
+/* Our getInfo goes through the post-handshake message builder and the desktop's parser intact. */
+static void
+test_get_info_post_handshake(void **state)
+{
+	struct fx *f = fx_new(16, false, CABLE_ATTESTATION_NONE);
+	struct cable_post_handshake ph;
+	const uint8_t *info;
+	uint8_t *msg;
+	size_t len, msg_len;
+
+	(void)state;
+	assert_int_equal(cable_authenticator_get_info(f->a, &info, &len), 0);
+	assert_int_equal(cable_post_handshake_build(info, len, CABLE_FEATURE_CTAP, &msg, &msg_len), 0);
+	memset(&ph, 0, sizeof(ph));
+	assert_int_equal(cable_post_handshake_parse(msg, msg_len, true, &ph), 0);
+	assert_int_equal(ph.revision, 1);
+	assert_int_equal(ph.features, CABLE_FEATURE_CTAP);
+	tv_assert_bytes(ph.getinfo, ph.getinfo_len, info, len);
+	cable_post_handshake_clear(&ph);
+	free(msg);
 	fx_free(f);
 }
 
@@ -1187,6 +1211,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_get_info),
+	    cmocka_unit_test(test_get_info_post_handshake),
 	    cmocka_unit_test(test_make_credential_none),
 	    cmocka_unit_test(test_make_credential_packed),
 	    cmocka_unit_test(test_get_assertion_allow_list),

@@ -2,6 +2,8 @@
  * The Bluetooth adapter against the fake BlueZ through a real dbus-daemon: advert to scanner byte
  * for byte, foreign and wrong-length adverts, every injected fault, exit paths, leaks, idle wake-ups.
  */
+#include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "bus-env.h"
 #include "cable/bluetooth.h"
 #include "cable/error.h"
+#include "cable/loop-lws.h"
 #include "loop-poll.h"
 #include "tv.h"
 
@@ -29,6 +32,7 @@ struct rec {
 	/* re-entrancy: free the object from inside a callback */
 	struct cable_bt_scanner **free_scanner_on_payload, **free_scanner_on_error;
 	struct cable_bt_advertiser **free_adv_on_registered;
+	bool quit_on_payload;
 };
 
 struct fixture {
@@ -55,6 +59,8 @@ on_payload(void *arg, uint16_t uuid, const uint8_t *data, size_t len, const char
 		r->rssi[r->npayload] = rssi;
 	}
 	r->npayload++;
+	if (r->quit_on_payload)
+		r->loop->ops->quit(r->loop, 7);
 	if (r->free_scanner_on_payload != NULL)
 		cable_bt_scanner_free(r->free_scanner_on_payload);
 }
@@ -115,12 +121,15 @@ setup_bus(void **state, const char *policy, const char *const *fake_args, bool f
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (f == NULL || bus_env_start(&f->env, policy) != 0)
+	if (f == NULL)
 		return -1;
-	if (fake && bus_env_fake_start(&f->env, fake_args) != 0)
+	if (bus_env_start(&f->env, policy) != 0 ||
+	    (fake && bus_env_fake_start(&f->env, fake_args) != 0) ||
+	    (f->lp = cable_loop_poll_new()) == NULL) {
+		bus_env_stop(&f->env);
+		free(f);
 		return -1;
-	if ((f->lp = cable_loop_poll_new()) == NULL)
-		return -1;
+	}
 	f->loop = cable_loop_poll_loop(f->lp);
 	*state = f;
 	return 0;
@@ -167,14 +176,28 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
+	unsigned nfds, ntimers, held;
+	int fake_rc = 0;
 
 	if (f == NULL)
 		return 0;
-	assert_int_equal(cable_loop_poll_nfds(f->lp), 0);
-	assert_int_equal(cable_loop_poll_ntimers(f->lp), 0);
-	cable_loop_poll_free(&f->lp);
+	/* Clean up first, assert afterwards: a failed check must not leave processes or files. */
+	nfds = cable_loop_poll_nfds(f->lp);
+	ntimers = cable_loop_poll_ntimers(f->lp);
+	held = cable_loop_poll_ntimers_held(f->lp);
+	if (f->env.fake_pid > 0)
+		fake_rc = bus_env_fake_stop(&f->env);
 	bus_env_stop(&f->env);
+	if (nfds == 0 && held == 0)
+		cable_loop_poll_free(&f->lp);
 	free(f);
+	*state = NULL;
+	assert_int_equal(nfds, 0);
+	assert_int_equal(ntimers, 0);
+	/* Fired timers too were freed by their owner (loop.h contract). */
+	assert_int_equal(held, 0);
+	/* The fake shut down cleanly after everything the test did (leaks fail under ASan). */
+	assert_int_equal(fake_rc, 0);
 	return 0;
 }
 
@@ -268,9 +291,15 @@ test_advert_reaches_scanner(void **state)
 	    "org.freedesktop.DBus.Properties", "PropertiesChanged", count_service_data_changes,
 	    NULL) >= 0);
 	count_changes = 0;
-	run_for(f, 700);
-	while (sd_bus_process(f->env.ctl, NULL) > 0)
-		;
+	{
+		uint64_t end = now_ms() + 5000;
+
+		while (count_changes < 3 && now_ms() < end) {
+			run_for(f, 100);
+			while (sd_bus_process(f->env.ctl, NULL) > 0)
+				;
+		}
+	}
 	sd_bus_slot_unref(slot);
 	assert_true(count_changes >= 3);
 	assert_int_equal(rs.npayload, 1);
@@ -323,7 +352,8 @@ test_foreign_and_wrong_length(void **state)
 	assert_int_equal(fake_inject(&f->env, "hci0", "11:22:33:44:55:09", -68, "fff9", advert20, 19,
 	    false), 0);
 	assert_int_equal(fake_wait_stat(&f->env, "hci0", "Devices", 9, 3000), 9);
-	run_for(f, 400);
+	RUN_UNTIL(f, rs.npayload >= 4, 5000);
+	run_for(f, 300); /* re-announcements of all nine: nothing more may arrive */
 	assert_int_equal(rs.npayload, 4);
 	for (int i = 0; i < 4; i++) {
 		const char *a = rs.addr[i];
@@ -596,6 +626,44 @@ test_bluez_restart(void **state)
 	cable_bt_scanner_free(&s);
 }
 
+/* The system bus itself goes away. */
+static void
+test_bus_dies(void **state)
+{
+	struct fixture *f = *state;
+	struct rec rs = {0}, ra = {0};
+	struct cable_bt_scanner *s = scanner(f, "hci0", 0, &rs);
+	struct cable_bt_advertiser *a = advertiser(f, "hci1", advert20, 20, &ra);
+
+	RUN_UNTIL(f, (rs.started && ra.registered) || rs.got_error || ra.got_error, 5000);
+	assert_true(rs.started && ra.registered);
+	kill(f->env.bus_pid, SIGKILL);
+	RUN_UNTIL(f, rs.got_error && ra.got_error, 3000);
+	assert_int_equal(rs.error, CABLE_ERR_BT_BUS);
+	assert_int_equal(ra.error, CABLE_ERR_BT_BUS);
+	assert_int_equal(cable_loop_poll_nfds(f->lp), 0);
+	cable_bt_scanner_free(&s);
+	cable_bt_advertiser_free(&a);
+}
+
+/* ... also while a call to BlueZ is still waiting for its answer. */
+static void
+test_bus_dies_during_call(void **state)
+{
+	struct fixture *f = *state;
+	struct rec rs = {0};
+	struct cable_bt_scanner *s;
+
+	assert_int_equal(fake_call(&f->env, "SetDelay", "u", 3000), 0);
+	s = scanner(f, "hci0", 5000000, &rs);
+	run_for(f, 300); /* GetManagedObjects answered, SetDiscoveryFilter held back */
+	assert_false(rs.got_error || rs.started);
+	kill(f->env.bus_pid, SIGKILL);
+	RUN_UNTIL(f, rs.got_error, 3000);
+	assert_int_equal(rs.error, CABLE_ERR_BT_BUS);
+	cable_bt_scanner_free(&s);
+}
+
 static void
 test_advertiser_refused(void **state)
 {
@@ -704,10 +772,86 @@ test_idle_no_wakeups(void **state)
 	assert_int_equal(cable_loop_poll_ntimers(f->lp), 0);
 	assert_int_equal(cable_loop_poll_nfds(f->lp), 1);
 	w0 = cable_loop_poll_wakeups(f->lp);
+	/* Other clients come and go on the bus: their NameOwnerChanged must not wake us. */
+	for (int i = 0; i < 5; i++) {
+		sd_bus *other = NULL;
+
+		assert_true(sd_bus_open_system(&other) >= 0);
+		assert_true(sd_bus_call_method(other, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+		    "org.freedesktop.DBus", "GetId", NULL, NULL, NULL) >= 0);
+		sd_bus_flush_close_unref(other);
+	}
 	assert_int_equal(cable_loop_poll_run(f->lp, 1000000), CABLE_ERR_TIMEOUT);
 	/* One wake-up: the run's own deadline. */
 	assert_true(cable_loop_poll_wakeups(f->lp) - w0 <= 1);
 	cable_bt_scanner_free(&s);
+}
+
+static void
+emit_raw(struct fixture *f, const char *address, const char *signal, const char *types, ...)
+{
+	sd_bus_message *m = NULL, *reply = NULL;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	va_list ap;
+
+	assert_true(sd_bus_message_new_method_call(f->env.ctl, &m, "org.cablebridge.FakeBluez",
+	    "/org/cablebridge/fake", "org.cablebridge.FakeBluez1", "EmitRaw") >= 0);
+	assert_true(sd_bus_message_append(m, "sss", "hci0", address, signal) >= 0);
+	va_start(ap, types);
+	assert_true(sd_bus_message_appendv(m, types, ap) >= 0);
+	va_end(ap);
+	if (sd_bus_call(f->env.ctl, m, 5000000, &e, &reply) < 0)
+		fail_msg("EmitRaw: %s", e.message);
+	sd_bus_error_free(&e);
+	sd_bus_message_unref(m);
+	sd_bus_message_unref(reply);
+}
+
+/*
+ * Wrongly typed Device1 data (as python-dbusmock's bluez5 template sends, or a broken BlueZ):
+ * ignored field by field, never fatal; well-typed parts still count.
+ */
+static void
+test_malformed_properties(void **state)
+{
+	struct fixture *f = *state;
+	struct rec rs = {0};
+	struct cable_bt_scanner *s = scanner(f, "hci0", 0, &rs);
+	uint8_t other[20];
+
+	memset(other, 0x77, sizeof(other));
+	RUN_UNTIL(f, rs.started || rs.got_error, 5000);
+	assert_true(rs.started);
+	/* ServiceData as aa{sv}, RSSI as i, Address as u. */
+	emit_raw(f, "11:22:33:44:55:01", "InterfacesAdded", "a{sv}", 3, "ServiceData", "aa{sv}", 1, 1,
+	    "fff9", "s", "x", "RSSI", "i", -5, "Address", "u", 7);
+	/* A service-data value that is a string, and one that is a nested variant. */
+	emit_raw(f, "11:22:33:44:55:02", "InterfacesAdded", "a{sv}", 1, "ServiceData", "a{sv}", 2,
+	    "fff9", "s", "not bytes", "fde2", "v", "ay", 2, 1, 2);
+	/* Keys that are not UUIDs at all. */
+	emit_raw(f, "11:22:33:44:55:03", "PropertiesChanged", "a{sv}", 1, "ServiceData", "a{sv}", 2,
+	    "", "ay", 1, 9, "fff9-not-a-uuid", "ay", 1, 9);
+	run_for(f, 300);
+	assert_int_equal(rs.npayload, 0);
+	assert_false(rs.got_error);
+	/* Good ServiceData next to a badly typed RSSI: delivered, RSSI unknown, address from path. */
+	emit_raw(f, "11:22:33:44:55:04", "PropertiesChanged", "a{sv}", 2, "RSSI", "u", 3,
+	    "ServiceData", "a{sv}", 1, "0000fff9-0000-1000-8000-00805f9b34fb", "ay", 20, 1, 2, 3, 4, 5,
+	    6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20);
+	RUN_UNTIL(f, rs.npayload > 0, 2000);
+	assert_int_equal(rs.npayload, 1);
+	assert_int_equal(rs.len[0], 20);
+	assert_int_equal(rs.data[0][19], 20);
+	assert_int_equal(rs.rssi[0], CABLE_BT_RSSI_UNKNOWN);
+	assert_string_equal(rs.addr[0], "11:22:33:44:55:04");
+	/* Still scanning normally afterwards. */
+	assert_int_equal(fake_inject(&f->env, "hci0", "11:22:33:44:55:05", -55, "fde2", other, 20,
+	    false), 0);
+	RUN_UNTIL(f, rs.npayload > 1, 2000);
+	assert_int_equal(rs.npayload, 2);
+	assert_int_equal(rs.rssi[1], -55);
+	cable_bt_scanner_free(&s);
+	assert_false(rs.got_error);
 }
 
 /* Callbacks may free their object; the exit paths still stop discovery and unregister. */
@@ -744,6 +888,28 @@ test_free_inside_callbacks(void **state)
 	RUN_UNTIL(f, s3 == NULL, 3000);
 	assert_null(s3);
 	assert_int_equal(r3.error, CABLE_ERR_BT_ADAPTER_GONE);
+}
+
+/* Freed at once after start, before BlueZ has answered anything. */
+static void
+test_free_right_after_start(void **state)
+{
+	struct fixture *f = *state;
+	struct rec r = {0};
+
+	for (int i = 0; i < 5; i++) {
+		struct cable_bt_scanner *s = scanner(f, NULL, 0, &r);
+		struct cable_bt_advertiser *a = advertiser(f, NULL, advert20, 20, &r);
+
+		cable_bt_scanner_free(&s);
+		cable_bt_advertiser_free(&a);
+	}
+	assert_int_equal(cable_loop_poll_nfds(f->lp), 0);
+	assert_int_equal(cable_loop_poll_ntimers(f->lp), 0);
+	run_for(f, 200);
+	assert_false(r.got_error || r.started || r.registered);
+	assert_int_equal(fake_stat(&f->env, "hci0", "DiscoveringClients"), 0);
+	assert_int_equal(fake_stat(&f->env, "hci0", "ActiveAdvertisements"), 0);
 }
 
 /* Nothing leaks across start/stop cycles: fds, bus connections, match rules, fake objects. */
@@ -847,6 +1013,50 @@ test_readiness_no_adv_manager(void **state)
 	assert_int_equal(rd.advertising, CABLE_ERR_UNSUPPORTED);
 }
 
+static void
+lws_deadline(void *arg)
+{
+	struct cable_loop *loop = arg;
+
+	loop->ops->quit(loop, CABLE_ERR_TIMEOUT);
+}
+
+/* The same exchange in the production loop: sd-bus fd adopted by lws, timeouts as lws timers. */
+static void
+test_lws_loop(void **state)
+{
+	struct fixture *f = *state;
+	int fds0 = proc_fd_count();
+	struct cable_loop *loop = cable_loop_lws_new(NULL);
+	struct cable_loop_timer *deadline = NULL;
+	struct rec rs = {0}, ra = {0};
+	struct cable_bt_opts o0 = {.adapter = "hci0"}, o1 = {.adapter = "hci1"};
+	struct cable_bt_scanner *s;
+	struct cable_bt_advertiser *a;
+
+	assert_non_null(loop);
+	rs.loop = ra.loop = loop;
+	rs.quit_on_payload = true;
+	s = cable_bt_scanner_new(loop, &o0, &scan_cbs, &rs);
+	a = cable_bt_advertiser_new(loop, &o1, CABLE_BT_UUID_GOOGLE, advert20, 20, &adv_cbs, &ra);
+	assert_int_equal(cable_bt_scanner_start(s), 0);
+	assert_int_equal(cable_bt_advertiser_start(a), 0);
+	assert_int_equal(loop->ops->timer_add(loop, 5000000, lws_deadline, loop, &deadline), 0);
+	assert_int_equal(cable_loop_lws_run(loop), 7);
+	loop->ops->timer_del(&deadline);
+	assert_true(rs.started);
+	assert_true(ra.registered);
+	assert_int_equal(rs.npayload, 1);
+	assert_int_equal(rs.uuid[0], CABLE_BT_UUID_GOOGLE);
+	assert_memory_equal(rs.data[0], advert20, 20);
+	cable_bt_advertiser_free(&a);
+	cable_bt_scanner_free(&s);
+	assert_int_equal(fake_wait_stat(&f->env, "hci1", "Unregistered", 1, 3000), 1);
+	assert_int_equal(fake_wait_stat(&f->env, "hci0", "StopDiscovery", 1, 3000), 1);
+	cable_loop_lws_free(&loop);
+	assert_int_equal(proc_fd_count(), fds0);
+}
+
 int
 main(void)
 {
@@ -863,15 +1073,20 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_adapter_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_powered_off_midway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bluez_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bus_dies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bus_dies_during_call, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_advertiser_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_advertiser_no_manager, setup_no_adv_manager,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_existing_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_no_wakeups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_properties, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_inside_callbacks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_right_after_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_leaks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readiness, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lws_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readiness_no_adv_manager, setup_no_adv_manager,
 		    teardown),
 	};

@@ -57,17 +57,30 @@ pump(struct fixture *f, unsigned ms)
 	}
 }
 
+/* Pumps until cond holds or ms pass (positive checks never rely on a fixed delay). */
+#define PUMP_UNTIL(f, cond, ms)                                      \
+	do {                                                         \
+		uint64_t end_ = now_ms() + (ms);                     \
+		while (!(cond) && now_ms() < end_)                   \
+			pump((f), 20);                               \
+	} while (0)
+
 static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (f == NULL || bus_env_start(&f->env, NULL) != 0 ||
-	    bus_env_fake_start(&f->env, NULL) != 0 || sd_bus_open_system(&f->bus) < 0)
+	if (f == NULL)
 		return -1;
 	/* Everything org.bluez emits. */
-	if (sd_bus_add_match(f->bus, NULL, "type='signal',sender='org.bluez'", on_signal, f) < 0)
+	if (bus_env_start(&f->env, NULL) != 0 || bus_env_fake_start(&f->env, NULL) != 0 ||
+	    sd_bus_open_system(&f->bus) < 0 ||
+	    sd_bus_add_match(f->bus, NULL, "type='signal',sender='org.bluez'", on_signal, f) < 0) {
+		f->bus = sd_bus_flush_close_unref(f->bus);
+		bus_env_stop(&f->env);
+		free(f);
 		return -1;
+	}
 	*state = f;
 	return 0;
 }
@@ -76,11 +89,17 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
+	int fake_rc;
 
 	clear_signals(f);
 	sd_bus_flush_close_unref(f->bus);
+	/* Clean up first, assert afterwards: a failed check must not leave processes or files. */
+	fake_rc = bus_env_fake_stop(&f->env);
 	bus_env_stop(&f->env);
 	free(f);
+	*state = NULL;
+	/* The fake must shut down cleanly after everything the test did (leaks fail under ASan). */
+	assert_int_equal(fake_rc, 0);
 	return 0;
 }
 
@@ -375,7 +394,8 @@ test_device_signals(void **state)
 	call(f, "/org/bluez/hci0", "org.bluez.Adapter1", "StartDiscovery", NULL, NULL);
 	assert_int_equal(fake_inject(&f->env, "hci0", "11:22:33:44:55:66", -42, "fff9", data20, 20,
 	    false), 0);
-	pump(f, 600);
+	PUMP_UNTIL(f, find_added(f, dev) >= 0 &&
+	    count_changed(f, dev, "org.bluez.Device1", "ServiceData") >= 3, 5000);
 	i = find_added(f, dev);
 	assert_true(i >= 0);
 	m = f->sig[i];
@@ -451,7 +471,8 @@ test_filter_semantics(void **state)
 	    false), 0);
 	assert_int_equal(fake_inject(&f->env, "hci0", "11:22:33:44:55:02", -50, "fff9", data20, 20,
 	    true), 0);
-	pump(f, 400);
+	PUMP_UNTIL(f, find_added(f, d2) >= 0, 5000);
+	pump(f, 300); /* several advertising events for d1 */
 	assert_true(find_added(f, d1) < 0);
 	assert_true(find_added(f, d2) >= 0);
 	call(f, P, A, "StopDiscovery", NULL, NULL);
@@ -461,7 +482,8 @@ test_filter_semantics(void **state)
 	call(f, P, A, "StartDiscovery", NULL, NULL);
 	assert_int_equal(fake_inject(&f->env, "hci0", "11:22:33:44:55:03", -50, "fff9", data20, 20,
 	    false), 0);
-	pump(f, 600);
+	PUMP_UNTIL(f, find_added(f, d3) >= 0 && find_added(f, d1) >= 0, 5000);
+	pump(f, 400); /* several advertising events: still no repeat */
 	assert_true(find_added(f, d3) >= 0);
 	assert_int_equal(count_changed(f, d3, "org.bluez.Device1", "ServiceData"), 0);
 	assert_true(find_added(f, d1) >= 0); /* now visible too */
@@ -604,7 +626,8 @@ test_register_advertisement(void **state)
 	    sd_bus_error_has_name(&e, SD_BUS_ERROR_TIMEOUT));
 	sd_bus_error_free(&e);
 	sd_bus_message_unref(m);
-	pump(f, 300); /* now the queued property read is answered and registration completes */
+	/* Now the queued property read is answered and registration completes. */
+	PUMP_UNTIL(f, active_instances(f, "/org/bluez/hci1") == 1, 5000);
 	assert_int_equal(active_instances(f, "/org/bluez/hci1"), 1);
 	/* The advert is on the air: hci0 (discovering) sees a random-address device. */
 	{
@@ -647,7 +670,7 @@ test_register_advertisement(void **state)
 	/* Timeout expiry calls Release. */
 	f->adv_timeout = 1;
 	register_async(f, "/org/bluez/hci1", "/test/adv0", NULL);
-	pump(f, 1500);
+	PUMP_UNTIL(f, f->releases == 1, 5000);
 	assert_int_equal(f->releases, 1);
 	assert_int_equal(active_instances(f, "/org/bluez/hci1"), 0);
 	/* So does the adapter going away; its interfaces are removed. */
@@ -655,7 +678,7 @@ test_register_advertisement(void **state)
 	register_async(f, "/org/bluez/hci1", "/test/adv0", NULL);
 	clear_signals(f);
 	assert_int_equal(fake_call(&f->env, "RemoveAdapter", "s", "hci1"), 0);
-	pump(f, 300);
+	PUMP_UNTIL(f, f->releases == 2 && removed(f, "/org/bluez/hci1", "org.bluez.Adapter1"), 5000);
 	assert_int_equal(f->releases, 2);
 	assert_true(removed(f, "/org/bluez/hci1", "org.bluez.Adapter1"));
 	assert_true(removed(f, "/org/bluez/hci1", "org.bluez.LEAdvertisingManager1"));
@@ -688,8 +711,22 @@ test_owner_leaves(void **state)
 	assert_int_equal(fake_wait_stat(&f->env, "hci1", "ActiveAdvertisements", 0, 3000), 0);
 	assert_int_equal(fake_stat(&f->env, "hci0", "StopByExit"), 1);
 	assert_int_equal(fake_stat(&f->env, "hci1", "Released"), 0);
-	pump(f, 200);
+	PUMP_UNTIL(f, find_changed(f, "/org/bluez/hci0", "org.bluez.Adapter1", "Discovering", 0) >= 0,
+	    3000);
 	assert_true(find_changed(f, "/org/bluez/hci0", "org.bluez.Adapter1", "Discovering", 0) >= 0);
+	/* Owners that leave in the middle of a registration (the fake is still calling them). */
+	for (int i = 0; i < 5; i++) {
+		assert_true(sd_bus_open_system(&other) >= 0);
+		assert_true(sd_bus_add_object_vtable(other, NULL, "/test/adv0",
+		    "org.bluez.LEAdvertisement1", adv_vt_typed, f) >= 0);
+		assert_true(sd_bus_call_method_async(other, NULL, "org.bluez", "/org/bluez/hci1",
+		    "org.bluez.LEAdvertisingManager1", "RegisterAdvertisement", NULL, NULL, "oa{sv}",
+		    "/test/adv0", 0) >= 0);
+		other = sd_bus_flush_close_unref(other);
+	}
+	pump(f, 300);
+	assert_int_equal(active_instances(f, "/org/bluez/hci1"), 0);
+	assert_int_equal(fake_stat(&f->env, "hci1", "Registered"), 1);
 }
 
 int

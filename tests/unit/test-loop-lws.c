@@ -1,6 +1,7 @@
 /* Unit tests: the lws-backed event loop (fd watches, timers, signals, quit). */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,10 +21,14 @@ struct rec {
 	size_t got;
 };
 
+/* Every test runs twice: on lws's poll() loop and on its libev (epoll) event library. */
+static bool use_epoll;
+
 static struct cable_loop *
 new_loop(void)
 {
-	struct cable_loop *loop = cable_loop_lws_new(NULL);
+	struct cable_loop_lws_config cfg = {.use_epoll = use_epoll};
+	struct cable_loop *loop = cable_loop_lws_new(&cfg);
 
 	assert_non_null(loop);
 	assert_non_null(cable_loop_lws_context(loop));
@@ -361,6 +366,29 @@ test_not_lws(void **state)
 	cable_loop_lws_free(NULL);
 }
 
+static int
+setup_poll(void **state)
+{
+	(void)state;
+	use_epoll = false;
+	return 0;
+}
+
+static int
+setup_epoll(void **state)
+{
+	struct cable_loop_lws_config cfg = {.use_epoll = true};
+	struct cable_loop *l = NULL;
+
+	(void)state;
+	use_epoll = true;
+	/* Without libev in the build the option must say so rather than fall back silently. */
+	if (cable_loop_lws_new_ex(&cfg, &l) == CABLE_ERR_UNSUPPORTED)
+		return -1;
+	cable_loop_lws_free(&l);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -375,5 +403,7 @@ main(void)
 		cmocka_unit_test(test_not_lws),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int r = cmocka_run_group_tests_name("poll", tests, setup_poll, NULL);
+
+	return r + cmocka_run_group_tests_name("epoll", tests, setup_epoll, NULL);
 }

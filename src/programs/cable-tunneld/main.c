@@ -74,6 +74,7 @@ usage(FILE *f)
 	    "  --max-per-source N      open connections per source address [64]\n"
 	    "  --max-header BYTES      request header bytes [4096]\n"
 	    "  --max-fds N             descriptors to provision [RLIMIT_NOFILE]\n"
+	    "  --event-lib epoll|poll  how to wait for events [epoll when built with libev]\n"
 	    "  --drain-timeout SECONDS on SIGTERM, wait this long for tunnels to finish [130]\n"
 	    "  --log-level LEVEL       debug, info, warn or error [info]\n"
 	    "  --help, --version\n"
@@ -186,7 +187,7 @@ main(int argc, char **argv)
 {
 	enum {
 		O_LISTEN = 256, O_CERT, O_KEY, O_RID, O_LIFETIME, O_WAIT, O_MSG, O_MSGS, O_PENDING,
-		O_SOURCE, O_HEADER, O_FDS, O_DRAIN, O_LOG, O_HELP, O_VERSION,
+		O_SOURCE, O_HEADER, O_FDS, O_DRAIN, O_LOG, O_HELP, O_VERSION, O_EVLIB,
 	};
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
@@ -205,6 +206,7 @@ main(int argc, char **argv)
 		{"log-level", required_argument, NULL, O_LOG},
 		{"help", no_argument, NULL, O_HELP},
 		{"version", no_argument, NULL, O_VERSION},
+		{"event-lib", required_argument, NULL, O_EVLIB},
 		{NULL, 0, NULL, 0},
 	};
 	struct cable_tunnel_server_config cfg;
@@ -212,7 +214,7 @@ main(int argc, char **argv)
 	struct app app;
 	char addr[128] = "127.0.0.1";
 	uint32_t v, secs;
-	int opt, r, rc = 1;
+	int opt, r, rc = 1, evlib = -1; /* -1: epoll if available */
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&lcfg, 0, sizeof(lcfg));
@@ -288,6 +290,14 @@ main(int argc, char **argv)
 			else
 				goto bad;
 			break;
+		case O_EVLIB:
+			if (strcmp(optarg, "epoll") == 0)
+				evlib = 1;
+			else if (strcmp(optarg, "poll") == 0)
+				evlib = 0;
+			else
+				goto bad;
+			break;
 		case O_HELP:
 			usage(stdout);
 			return 0;
@@ -308,10 +318,18 @@ main(int argc, char **argv)
 	cfg.log_arg = &app;
 	/* lws needs room for the largest headers we accept plus what it keeps for itself. */
 	lcfg.max_http_header = (cfg.max_header ? cfg.max_header : 4096) + 1024;
-	if ((app.loop = cable_loop_lws_new(&lcfg)) == NULL) {
-		fprintf(stderr, "cable-tunneld: cannot create the event loop\n");
+	/* poll() costs grow with every open connection; epoll (lws's libev event lib) does not. */
+	lcfg.use_epoll = evlib != 0;
+	r = cable_loop_lws_new_ex(&lcfg, &app.loop);
+	if (r == CABLE_ERR_UNSUPPORTED && evlib == -1) {
+		lcfg.use_epoll = false;
+		r = cable_loop_lws_new_ex(&lcfg, &app.loop);
+	}
+	if (r != 0) {
+		fprintf(stderr, "cable-tunneld: cannot create the event loop: %s\n", cable_strerror(r));
 		goto out;
 	}
+	logf_(&app, CABLE_TUNNEL_LOG_DEBUG, "event loop: %s", lcfg.use_epoll ? "epoll" : "poll");
 	if ((r = cable_tunnel_server_new(app.loop, &cfg, &app.srv)) != 0) {
 		fprintf(stderr, "cable-tunneld: cannot serve on %s:%d: %s\n", addr, cfg.port,
 		    cable_strerror(r));
@@ -338,7 +356,7 @@ out:
 	cable_loop_lws_free(&app.loop);
 	return rc;
 bad:
-	fprintf(stderr, "cable-tunneld: invalid value for --%s: %s\n", opts[opt - O_LISTEN].name,
-	    optarg);
+	fprintf(stderr, "cable-tunneld: invalid value for --%s: %s\n",
+	    opt == O_EVLIB ? "event-lib" : opts[opt - O_LISTEN].name, optarg);
 	return EXIT_USAGE;
 }

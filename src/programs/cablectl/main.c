@@ -9,6 +9,8 @@
 static const struct cablectl_command commands[] = {
 	{"inspect", "decode and check QR codes, adverts and tunnel domains", cablectl_inspect},
 	{"qr", "make a fresh FIDO:/ QR code", cablectl_qr},
+	{"create", "register a passkey on a phone (WebAuthn JSON in and out)", cablectl_create},
+	{"get", "sign in with a phone's passkey (WebAuthn JSON in and out)", cablectl_get},
 };
 
 static void
@@ -19,7 +21,8 @@ usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nRun 'cablectl COMMAND --help' for the options of a command.\n"
-		   "Exit status: 0 success, 1 invalid input data, 2 usage error, 3 failure.\n");
+		   "Exit status of inspect and qr: 0 success, 1 invalid input data, 2 usage error,\n"
+		   "3 failure. create and get have their own (see 'cablectl create --help').\n");
 }
 
 int
