@@ -12,6 +12,8 @@ PKGS=(
   dbus dbus-daemon python3-dbus
   libfido2-dev fido2-tools python3-fido2
   openssl zbar-tools nginx-light
+  # the desktop QR window (cable-bridge-ui, optional) and its test under Xvfb
+  libgtk-4-dev xvfb xauth imagemagick x11-utils
   # the real kernel (uhid, hidraw) in a QEMU guest
   qemu-system-x86 linux-image-amd64 busybox-static
 )

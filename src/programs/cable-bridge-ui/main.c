@@ -352,6 +352,7 @@ rwin_new(struct ui *ui, guint64 id, const char *rp_id, const char *type, const c
 	rw->state_label = gtk_label_new("");
 	gtk_label_set_wrap(GTK_LABEL(rw->state_label), TRUE);
 	gtk_label_set_max_width_chars(GTK_LABEL(rw->state_label), 44);
+	gtk_label_set_justify(GTK_LABEL(rw->state_label), GTK_JUSTIFY_CENTER);
 	gtk_accessible_update_property(GTK_ACCESSIBLE(rw->state_label), GTK_ACCESSIBLE_PROPERTY_LABEL,
 	    "Status", -1);
 	gtk_box_append(GTK_BOX(box), rw->state_label);
