@@ -13,7 +13,7 @@ PKGS=(
   libfido2-dev fido2-tools python3-fido2
   openssl zbar-tools nginx-light
   # the desktop QR window (cable-bridge-ui, optional) and its test under Xvfb
-  libgtk-4-dev xvfb xauth imagemagick x11-utils
+  libgtk-4-dev xvfb xauth imagemagick x11-utils xdotool
   # the real kernel (uhid, hidraw) in a QEMU guest
   qemu-system-x86 linux-image-amd64 busybox-static
 )

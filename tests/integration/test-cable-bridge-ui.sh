@@ -86,13 +86,31 @@ shot() {
 		[ "$decoded" = "$url" ] && ok "$name: zbarimg decodes the exact FIDO:/ URL from the screenshot (${#url} characters)" ||
 			bad "$name: decoded '$decoded' but the URL is '$url'"
 		echo "    $name: $(identify -format '%wx%h' "$W/$name.png") px"
+		crisp "$name"
 	else
 		bad "$name: import failed: $(cat "$W/import.err")"
 	fi
 }
+# crisp NAME: the code's square, where the UI says it drew it, holds exactly two colours (pure black
+# and white: every module edge on a whole pixel, nothing blended) and is (modules + 8) * px wide.
+crisp() {
+	local name=$1 geo x y side mods px colours qz
+	geo=$(sed -n "s/.*request $CUR: QR drawn at \([0-9]*\),\([0-9]*\) size \([0-9]*\);.*/\1 \2 \3/p" "$W/ui.log" | tail -1)
+	read -r x y side <<<"$geo"
+	read -r mods px <<<"$(sed -n "s/.*request $CUR: window shown.*QR \([0-9]*\)+8 modules of \([0-9]*\) px.*/\1 \2/p" "$W/ui.log" | tail -1)"
+	[ -n "$side" ] && [ -n "$px" ] && [ "$side" = $(((mods + 8) * px)) ] &&
+		ok "$name: QR square ${side}x$side px = ($mods + 8 quiet) modules x $px px" || bad "$name: geometry '$geo' '$mods' '$px'"
+	convert "$W/$name.png" -crop "${side}x$side+$x+$y" +repage "$W/$name-qr.png"
+	colours=$(convert "$W/$name-qr.png" -format '%c' histogram:info: | awk '{print $3}' | sort | tr '\n' ' ')
+	[ "$colours" = "#000000 #FFFFFF " ] && ok "$name: only pure black and white inside the code (crisp)" ||
+		bad "$name: colours inside the code: $colours"
+	qz=$(convert "$W/$name-qr.png" -crop "$((4 * px))x$side+0+0" +repage -format '%[fx:minima.intensity]' info:)
+	[ "$qz" = 1 ] && ok "$name: 4-module quiet zone is white" || bad "$name: quiet zone min intensity $qz"
+}
 xid_of() { sed -n "s/.*request $1: window shown (X11 window \\(0x[0-9a-f]*\\).*/\\1/p" "$W/ui.log" | tail -1; }
 
 # ---- 1: activated on demand, light theme, the phone answers ---------------------------------------
+CUR=1
 request light
 wait_line "$W/bridged.log" 'QR code shown' 10
 wait_line "$W/ui.log" 'request 1: window shown' 20
@@ -122,6 +140,7 @@ UI_PID=$(pgrep -f "^$UI --idle-timeout" | head -1)
 for ((i = 0; i < 100; i++)); do busctl --user status org.cablebridge.BridgeUI >/dev/null 2>&1 || break; sleep 0.05; done
 GTK_THEME=Adwaita:dark bg "$UI" --idle-timeout 0 2>>"$W/ui.log"
 wait_line "$W/ui.log" 'listening for cable-bridged requests' 10
+CUR=2
 request dark
 wait_line "$W/ui.log" 'request 2: window shown' 20
 XID=$(xid_of 2)
@@ -139,6 +158,23 @@ wait "$REQ_PID"
 wait_line "$W/ui.log" 'request 2: window closed' 10 && ok "window closed after the cancel"
 sleep 0.3
 window_listed && bad "window still listed" || ok "window gone from the X server"
+
+# ---- 3: the person presses Cancel in the window ----------------------------------------------------
+if command -v xdotool >/dev/null; then
+	CUR=3
+	request click
+	wait_line "$W/ui.log" 'request 3: QR drawn at' 20
+	XID=$(xid_of 3)
+	read -r bx by bw bh <<<"$(sed -n 's/.*request 3: QR drawn.*Cancel button at \([0-9]*\),\([0-9]*\) size \([0-9]*\)x\([0-9]*\).*/\1 \2 \3 \4/p' "$W/ui.log")"
+	xdotool mousemove --window "$((XID))" $((bx + bw / 2)) $((by + bh / 2)) click 1
+	wait "$REQ_PID"
+	[ "$(cat "$W/click.status")" = 27 ] && ok "Cancel button: client got CTAP2_ERR_OPERATION_DENIED (0x27)" ||
+		bad "Cancel button: client got '$(cat "$W/click.status")'"
+	grep -q 'request 3 cancelled over D-Bus' "$W/bridged.log" && ok "the button called Cancel on the bridge" || bad "no D-Bus cancel in the daemon log"
+	wait_line "$W/ui.log" 'request 3: window closed' 10 && ok "window closed after the button"
+else
+	echo "skip: xdotool not installed: the Cancel button is not clicked (scripts/setup.sh installs it)"
+fi
 
 kill -TERM "$BRIDGE_PID"
 wait "$BRIDGE_PID" && ok "daemon: clean exit" || bad "daemon exit $?"

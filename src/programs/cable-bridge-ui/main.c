@@ -47,9 +47,10 @@ struct rwin {
 	guint64 id;
 	char *rp_id, *type, *url;
 	struct cable_qr_symbol *sym;
-	GtkWidget *win, *area, *state_label;
+	GtkWidget *win, *area, *state_label, *button;
 	int module; /* logical pixels per module (device pixels = module * scale factor) */
 	gboolean ended;
+	gboolean drawn; /* geometry logged (tests locate the code and the button with it) */
 };
 
 static void
@@ -153,6 +154,16 @@ draw_qr(GtkDrawingArea *area, cairo_t *cr, int w, int h, gpointer data)
 			if (cable_qr_symbol_dark(rw->sym, x, y))
 				cairo_rectangle(cr, x0 + (x + q) * m, y0 + (y + q) * m, m, m);
 	cairo_fill(cr);
+	if (!rw->drawn) {
+		graphene_rect_t qb, bb;
+
+		rw->drawn = TRUE;
+		if (gtk_widget_compute_bounds(rw->area, rw->win, &qb) &&
+		    gtk_widget_compute_bounds(rw->button, rw->win, &bb))
+			logmsg("request %" G_GUINT64_FORMAT ": QR drawn at %d,%d size %d; Cancel button at "
+			    "%d,%d size %dx%d", rw->id, (int)qb.origin.x + x0, (int)qb.origin.y + y0, side,
+			    (int)bb.origin.x, (int)bb.origin.y, (int)bb.size.width, (int)bb.size.height);
+	}
 }
 
 /* ---- windows --------------------------------------------------------------------------------- */
@@ -357,7 +368,7 @@ rwin_new(struct ui *ui, guint64 id, const char *rp_id, const char *type, const c
 	    "Status", -1);
 	gtk_box_append(GTK_BOX(box), rw->state_label);
 
-	button = gtk_button_new_with_mnemonic("_Cancel");
+	rw->button = button = gtk_button_new_with_mnemonic("_Cancel");
 	gtk_widget_set_halign(button, GTK_ALIGN_CENTER);
 	g_signal_connect(button, "clicked", G_CALLBACK(on_cancel_clicked), rw);
 	gtk_box_append(GTK_BOX(box), button);
