@@ -17,6 +17,8 @@ PKGS=(
   qemu-system-x86 linux-image-amd64 busybox-static cpio
   bluez bluez-test-tools
   chromium firefox-esr
+  # the desktop QR window (cable-bridge-ui, optional) and its test under Xvfb
+  libgtk-4-dev xvfb xauth imagemagick x11-utils xdotool
 )
 
 missing=()

@@ -87,6 +87,8 @@ def client(a):
           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n" % (a.path, a.host, a.port, key.decode())
     if a.subprotocol:
         req += "Sec-WebSocket-Protocol: %s\r\n" % a.subprotocol
+    for h in a.header:
+        req += h + "\r\n"
     if a.pad_header:
         req += "X-Padding: %s\r\n" % ("a" * a.pad_header)
     req += "\r\n"
@@ -246,6 +248,7 @@ def main():
     c.add_argument("--subprotocol", default="fido.cable")
     c.add_argument("--pad-header", type=int, default=0)
     c.add_argument("--source", default=None)
+    c.add_argument("--header", action="append", default=[])
     c.add_argument("--timeout", type=float, default=10)
     c.add_argument("actions", nargs="*")
     s = sub.add_parser("server")
