@@ -114,6 +114,9 @@ bt_up() {
 	# process that must be scheduled to answer; dmesg: "Opcode 0x0c03 failed: -110"): then the
 	# controller never registers. Try the whole radio bring-up again, at most three times.
 	local try
+	# Read the daemons once first: paging them in over 9p while the kernel waits for the
+	# controller's answer makes the first bring-up slower.
+	cat "$(command -v btvirt)" /usr/libexec/bluetooth/bluetoothd /usr/bin/dbus-daemon >/dev/null 2>&1
 	for try in 1 2 3; do
 		bg btvirt -L -l2 >>"$VM_OUT/btvirt.log" 2>&1
 		BTVIRT_PID=$LAST_PID

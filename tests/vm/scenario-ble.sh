@@ -18,13 +18,10 @@ bg "$B/cable-tunneld" --listen 127.0.0.1:0 >"$W/tunneld.log" 2>"$W/tunneld.err"
 wait_line "$W/tunneld.log" '^listening ' 20 || { bad "cable-tunneld did not start"; finish; }
 SERVER="ws://127.0.0.1:$(awk '{print $3; exit}' "$W/tunneld.log")"
 qr_url() { "$B/cablectl" qr new --type "$1" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["url"])'; }
+# jfield FILE EVENT KEY: a string or number field of the first JSON event EVENT (sed, not python:
+# every python start costs seconds under emulation).
 jfield() {
-	$PY -c 'import json,sys
-for l in open(sys.argv[1]):
-    if l.startswith("{"):
-        e = json.loads(l)
-        if e.get("event") == sys.argv[2]:
-            v = e.get(sys.argv[3]); print("" if v is None else v); break' "$1" "$2" "$3"
+	sed -n "/\"event\":\"$2\"/{s/.*\"$3\":\"\\{0,1\\}\\([^\",}]*\\).*/\\1/p;q}" "$1"
 }
 
 # ---- 1. the phone's advert through bluetoothd, as hci0 sees it --------------------------------
