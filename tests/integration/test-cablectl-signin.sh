@@ -195,7 +195,11 @@ expect_not "$W/declined.out" '.' "nothing on stdout when refused"
 
 # ---- every misbehaviour of cable-phone: the documented exit code, no hang -------------------------
 CTL_EXTRA=(--timeout $((8 * S)))
+# Under the valgrind pass (15 minutes at most) one misbehaviour per kind of failure path is enough:
+# the protocol outcome of each is checked in the ordinary pass.
+VG_SUBSET=" wrong-psk revision-0 garbage shutdown-after drop-tunnel bad-update "
 while read -r name want err; do
+	[ -n "${CABLE_VALGRIND:-}" ] && [[ "$VG_SUBSET" != *" $name "* ]] && continue
 	signin "mb-$name" create --ephemeral --misbehave "$name"
 	expect_rc "$CTL_RC" "$want" "--misbehave $name"
 	[ "$ELAPSED" -le $((12 * S)) ] && ok "--misbehave $name: done in ${ELAPSED}s" || bad "--misbehave $name took ${ELAPSED}s"
