@@ -13,6 +13,7 @@
 #include "cable/error.h"
 #include "cable/loop-lws.h"
 #include "cable/tunnel.h"
+#include "cable/tunnel-headers.h"
 #include "cable/tunnel-url.h"
 #include "relay-queue.h"
 #include "tunnel-target.h"
@@ -344,7 +345,7 @@ check_answer(struct cable_tunnel *t, struct lws *wsi)
 	}
 	n = lws_hdr_custom_copy(wsi, buf, sizeof(buf), "x-cable-routing-id:", 19);
 	if (n > 0) {
-		if (cable_hex_decode(buf, (size_t)n, t->info.routing_id, CABLE_ROUTING_ID_LEN) == 0)
+		if (cable_tunnel_routing_header_parse(buf, (size_t)n, t->info.routing_id) == 0)
 			t->info.has_routing_id = true;
 		else if (t->is_new) {
 			t->err = CABLE_ERR_TUNNEL_ROUTING_ID;

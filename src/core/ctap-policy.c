@@ -305,10 +305,103 @@ write_item(struct cable_cbw *w, const cbor_item_t *item)
 	free(buf);
 }
 
+/* An encoded map key, for sorting into CTAP2 canonical order (shorter first, then bytewise). */
+struct enc_key {
+	uint8_t *buf;
+	size_t len;
+	size_t idx;
+};
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct enc_key *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->buf, y->buf, x->len);
+}
+
+static void write_canonical(struct cable_cbw *w, const cbor_item_t *item, int depth);
+
+/*
+ * Writes the pairs of map m in canonical key order, skipping keys for which skip() is true and
+ * writing the value of list_key with write_list. Clients' requests are not always canonical
+ * (struct field order), and the phone must get canonical CBOR. Duplicate keys fail.
+ */
+static void
+write_map_sorted(struct cable_cbw *w, const cbor_item_t *m, int depth, int64_t skip1, int64_t skip2,
+    int64_t list_key, void (*list_fn)(struct cable_cbw *, const cbor_item_t *, int))
+{
+	struct cbor_pair *pairs = cbor_map_handle(m);
+	size_t n = cbor_map_size(m), k = 0;
+	struct enc_key *keys;
+
+	if (w->err != 0)
+		return;
+	if ((keys = calloc(n + 1, sizeof(*keys))) == NULL) {
+		w->err = CABLE_ERR_NOMEM;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t kv;
+
+		if (cable_cbor_get_int(pairs[i].key, &kv) == 0 && (kv == skip1 || kv == skip2))
+			continue;
+		if (cable_cbor_encode(pairs[i].key, &keys[k].buf, &keys[k].len) != 0) {
+			w->err = CABLE_ERR_NOMEM;
+			goto out;
+		}
+		keys[k++].idx = i;
+	}
+	qsort(keys, k, sizeof(*keys), key_cmp);
+	for (size_t i = 1; i < k; i++)
+		if (key_cmp(&keys[i - 1], &keys[i]) == 0) {
+			w->err = CABLE_ERR_CBOR;
+			goto out;
+		}
+	cable_cbw_map(w, k);
+	for (size_t i = 0; i < k; i++) {
+		const struct cbor_pair *pr = &pairs[keys[i].idx];
+		int64_t kv = INT64_MIN;
+
+		cable_cbw_raw(w, keys[i].buf, keys[i].len);
+		(void)cable_cbor_get_int(pr->key, &kv);
+		if (list_fn != NULL && kv == list_key)
+			list_fn(w, pr->value, depth + 1);
+		else
+			write_canonical(w, pr->value, depth + 1);
+	}
+out:
+	for (size_t i = 0; i < k; i++)
+		free(keys[i].buf);
+	free(keys);
+}
+
+static void
+write_canonical(struct cable_cbw *w, const cbor_item_t *item, int depth)
+{
+	if (depth > CABLE_CBOR_MAX_DEPTH) {
+		if (w->err == 0)
+			w->err = CABLE_ERR_CBOR;
+		return;
+	}
+	if (cbor_isa_map(item)) {
+		write_map_sorted(w, item, depth, INT64_MIN, INT64_MIN, INT64_MIN, NULL);
+	} else if (cbor_isa_array(item)) {
+		cable_cbw_array(w, cbor_array_size(item));
+		for (size_t i = 0; i < cbor_array_size(item); i++)
+			write_canonical(w, cbor_array_handle(item)[i], depth + 1);
+	} else {
+		write_item(w, item);
+	}
+}
+
 /* A descriptor list with only "id" and "type" (transports are the browser's hint, not the phone's). */
 static void
-write_list(struct cable_cbw *w, const cbor_item_t *list)
+write_list(struct cable_cbw *w, const cbor_item_t *list, int depth)
 {
+	(void)depth;
 	cable_cbw_array(w, cbor_array_size(list));
 	for (size_t i = 0; i < cbor_array_size(list); i++) {
 		cbor_item_t *e = cbor_array_handle(list)[i];
@@ -322,39 +415,18 @@ write_list(struct cable_cbw *w, const cbor_item_t *list)
 }
 
 /*
- * The request to forward: the same map, descriptor lists without transports, and no PIN keys (the
- * bridge advertises no PIN protocol, and the phone verifies the user itself).
+ * The request to forward: the same map in canonical order, descriptor lists without transports,
+ * and no PIN keys (the bridge advertises no PIN protocol, and the phone verifies the user itself).
  */
 static int
 forward_request(uint8_t cmd, const cbor_item_t *m, int list_key, int first_pin_key,
     uint8_t **out, size_t *out_len)
 {
 	struct cable_cbw w;
-	size_t n = 0;
-	struct cbor_pair *pairs = cbor_map_handle(m);
 
-	for (size_t i = 0; i < cbor_map_size(m); i++) {
-		int64_t k;
-
-		if (cable_cbor_get_int(pairs[i].key, &k) == 0 && (k == first_pin_key || k == first_pin_key + 1))
-			continue;
-		n++;
-	}
 	cable_cbw_init(&w, 16384);
 	cable_cbw_uint(&w, cmd);
-	cable_cbw_map(&w, n);
-	for (size_t i = 0; i < cbor_map_size(m); i++) {
-		int64_t k = -1;
-
-		(void)cable_cbor_get_int(pairs[i].key, &k);
-		if (k == first_pin_key || k == first_pin_key + 1)
-			continue;
-		write_item(&w, pairs[i].key);
-		if (k == list_key)
-			write_list(&w, pairs[i].value);
-		else
-			write_item(&w, pairs[i].value);
-	}
+	write_map_sorted(&w, m, 0, first_pin_key, first_pin_key + 1, list_key, write_list);
 	return cable_cbw_finish(&w, out, out_len);
 }
 
@@ -456,7 +528,7 @@ decide_make_credential(struct cable_ctap_policy *p, const cbor_item_t *m,
     struct cable_ctap_decision *d)
 {
 	cbor_item_t *cdh, *rp, *user, *params, *list, *opts, *pin;
-	int up, st;
+	int up, st, r;
 
 	(void)p;
 	cdh = cable_cbor_map_get_int(m, 1);
@@ -488,7 +560,9 @@ decide_make_credential(struct cable_ctap_policy *p, const cbor_item_t *m,
 		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_OPTION);
 	d->action = CABLE_CTAP_ACTION_FORWARD;
 	d->kind = CABLE_CTAP_KIND_REAL;
-	return forward_request(CABLE_CTAP_MAKE_CREDENTIAL, m, 5, 8, &d->out, &d->out_len);
+	if ((r = forward_request(CABLE_CTAP_MAKE_CREDENTIAL, m, 5, 8, &d->out, &d->out_len)) == CABLE_ERR_CBOR)
+		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_CBOR); /* duplicate keys */
+	return r;
 }
 
 static int
@@ -496,7 +570,7 @@ decide_get_assertion(struct cable_ctap_policy *p, uint64_t now, const cbor_item_
     struct cable_ctap_decision *d)
 {
 	cbor_item_t *rp, *cdh, *list, *opts;
-	int up, st;
+	int up, st, r;
 
 	rp = cable_cbor_map_get_int(m, 1);
 	cdh = cable_cbor_map_get_int(m, 2);
@@ -513,7 +587,9 @@ decide_get_assertion(struct cable_ctap_policy *p, uint64_t now, const cbor_item_
 		return decide_probe(p, now, list, d);
 	d->action = CABLE_CTAP_ACTION_FORWARD;
 	d->kind = CABLE_CTAP_KIND_REAL;
-	return forward_request(CABLE_CTAP_GET_ASSERTION, m, 3, 6, &d->out, &d->out_len);
+	if ((r = forward_request(CABLE_CTAP_GET_ASSERTION, m, 3, 6, &d->out, &d->out_len)) == CABLE_ERR_CBOR)
+		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_CBOR); /* duplicate keys */
+	return r;
 }
 
 static int

@@ -1,4 +1,7 @@
-/* Test client: libfido2 talks to a key on the socket transport or a hidraw node (INIT, getInfo, touch + CANCEL, busy). */
+/*
+ * Test client: libfido2 talks to a key on the socket transport or a hidraw node (INIT, getInfo,
+ * touch + CANCEL, busy), or with "webauthn RP" registers and signs in through cable-bridged.
+ */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -9,6 +12,7 @@
 #include <unistd.h>
 
 #include <fido.h>
+#include <fido/es256.h>
 
 static int failures;
 
@@ -148,6 +152,69 @@ check_info(fido_dev_t *d)
 	fido_cbor_info_free(&ci);
 }
 
+/*
+ * makeCredential then getAssertion with the new credential, as a relying party's client would,
+ * through the key (cable-bridged forwards both to a phone); the assertion is verified with the
+ * public key from the registration.
+ */
+static int
+webauthn(const char *path, const char *rp)
+{
+	fido_dev_t *d;
+	fido_cred_t *cred = fido_cred_new();
+	fido_assert_t *as = fido_assert_new();
+	es256_pk_t *pk = es256_pk_new();
+	unsigned char cdh[32], uid[8] = "user-c01";
+	int r;
+
+	if ((d = open_dev(path)) == NULL || cred == NULL || as == NULL || pk == NULL)
+		return 1;
+	CHECK(fido_dev_is_fido2(d));
+	CHECK(fido_dev_has_uv(d));
+	CHECK(!fido_dev_has_pin(d));
+	for (size_t i = 0; i < sizeof(cdh); i++)
+		cdh[i] = (unsigned char)(i * 7 + 1);
+	CHECK(fido_cred_set_type(cred, COSE_ES256) == FIDO_OK);
+	CHECK(fido_cred_set_clientdata_hash(cred, cdh, sizeof(cdh)) == FIDO_OK);
+	CHECK(fido_cred_set_rp(cred, rp, "Example") == FIDO_OK);
+	CHECK(fido_cred_set_user(cred, uid, sizeof(uid), "carol", "Carol", NULL) == FIDO_OK);
+	CHECK(fido_cred_set_uv(cred, FIDO_OPT_TRUE) == FIDO_OK);
+	r = fido_dev_make_cred(d, cred, NULL);
+	fprintf(stderr, "hid-libfido2-client: make_cred: %s\n", fido_strerr(r));
+	CHECK(r == FIDO_OK);
+	if (r != FIDO_OK)
+		goto out;
+	CHECK(fido_cred_id_len(cred) > 0);
+	CHECK((fido_cred_flags(cred) & 0x45) == 0x45);
+	CHECK(es256_pk_from_ptr(pk, fido_cred_pubkey_ptr(cred), fido_cred_pubkey_len(cred)) == FIDO_OK);
+	cdh[0] ^= 0xff;
+	CHECK(fido_assert_set_clientdata_hash(as, cdh, sizeof(cdh)) == FIDO_OK);
+	CHECK(fido_assert_set_rp(as, rp) == FIDO_OK);
+	CHECK(fido_assert_allow_cred(as, fido_cred_id_ptr(cred), fido_cred_id_len(cred)) == FIDO_OK);
+	CHECK(fido_assert_set_uv(as, FIDO_OPT_TRUE) == FIDO_OK);
+	r = fido_dev_get_assert(d, as, NULL);
+	fprintf(stderr, "hid-libfido2-client: get_assert: %s\n", fido_strerr(r));
+	CHECK(r == FIDO_OK);
+	if (r != FIDO_OK)
+		goto out;
+	CHECK(fido_assert_count(as) == 1);
+	r = fido_assert_verify(as, 0, COSE_ES256, pk);
+	CHECK(r == FIDO_OK);
+	if (r == FIDO_OK)
+		printf("libfido2: registration (fmt %s) and assertion verified\n", fido_cred_fmt(cred));
+out:
+	es256_pk_free(&pk);
+	fido_assert_free(&as);
+	fido_cred_free(&cred);
+	fido_dev_close(d);
+	fido_dev_free(&d);
+	if (failures > 0) {
+		fprintf(stderr, "hid-libfido2-client: %d checks failed\n", failures);
+		return 1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -156,8 +223,12 @@ main(int argc, char **argv)
 	int touched = -1, r;
 	bool hidraw;
 
+	if (argc == 4 && strcmp(argv[2], "webauthn") == 0) {
+		fido_init(getenv("FIDO_DEBUG") ? FIDO_DEBUG : 0);
+		return webauthn(argv[1], argv[3]);
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: hid-libfido2-client SOCKET-PATH|/dev/hidrawN\n");
+		fprintf(stderr, "usage: hid-libfido2-client SOCKET-PATH|/dev/hidrawN [webauthn RP-ID]\n");
 		return 2;
 	}
 	fido_init(getenv("FIDO_DEBUG") ? FIDO_DEBUG : 0);

@@ -199,7 +199,8 @@ T_REQ=$(jfield "$W/slow.json" request ms)
 T_ANS=$(jfield "$W/slow.json" answered ms)
 [ -n "$T_REQ" ] && [ -n "$T_ANS" ] && [ $((T_ANS - T_REQ)) -ge 800 ] &&
 	ok "--delay-ms 800 holds the answer ($((T_ANS - T_REQ)) ms)" || bad "delay not applied ($T_REQ -> $T_ANS)"
-run_pair slow2 --ga example.com --timeout 2 -- --store "$STORE" --delay-ms 4000
+# The desktop gives up long after the phone is found (even on a loaded machine), long before it answers.
+run_pair slow2 --ga example.com --timeout 6 -- --store "$STORE" --delay-ms 15000
 expect "$W/slow2.desk" '^error CABLE_ERR_TIMEOUT response$' "a desktop that gives up first reports a timeout"
 
 # ---- misbehaviour: what the desktop's core reports ---------------------------------------------

@@ -176,10 +176,14 @@ $PY "$RP" finish-get "$W" "$ORIGIN" <"$W/get.out" >/dev/null 2>&1 &&
 	bad "python-fido2 accepted an assertion for another challenge" || ok "assertion for another challenge refused by the RP"
 
 # ---- the phone refuses: exit 1, the CTAP status by name ----------------------------------------
-CTL_EXTRA=()
+CTL_EXTRA=(--qr-svg "$W/qr.svg")
 signin noCreds get --ephemeral
 expect_rc "$CTL_RC" 1 "get with no passkey on the phone"
 expect "$W/noCreds.err" 'the phone refused: CTAP2_ERR_NO_CREDENTIALS \(0x2e' "status reported by name"
+expect "$W/noCreds.err" '"event":"response","status":46,"status_name":"CTAP2_ERR_NO_CREDENTIALS"' "JSON response event names the status"
+expect "$W/noCreds.err" '"event":"done","exit":1' "done event with exit 1"
+[ "$(stat -c %a "$W/qr.svg")" = 600 ] && grep -q '<svg' "$W/qr.svg" && ok "QR SVG written 0600" || bad "QR SVG"
+CTL_EXTRA=()
 printf 'n\n' >"$W/no.txt"
 PHONE_STDIN="$W/no.txt" signin declined create --ephemeral --user-presence prompt
 expect_rc "$CTL_RC" 1 "the person declines on the phone"

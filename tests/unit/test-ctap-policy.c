@@ -414,6 +414,37 @@ test_forward(void **state)
 	cable_ctap_policy_free(&p);
 }
 
+/* Clients do not always send canonical CBOR; the phone always gets it. */
+static void
+test_forward_canonical(void **state)
+{
+	struct cable_ctap_policy *p = new_policy();
+	struct cable_ctap_decision d;
+	/* {5: {"up": true}, 2: h'00', 1: "a.b", 3: [{"type": "public-key", "id": h'01'}]}, no order */
+	static const uint8_t req[] = { 0x02, 0xa4, 0x05, 0xa1, 0x62, 'u', 'p', 0xf5, 0x02, 0x41, 0x00,
+		0x01, 0x63, 'a', '.', 'b', 0x03, 0x81, 0xa2, 0x64, 't', 'y', 'p', 'e', 0x6a, 'p', 'u', 'b',
+		'l', 'i', 'c', '-', 'k', 'e', 'y', 0x62, 'i', 'd', 0x41, 0x01 };
+	static const uint8_t want[] = { 0x02, 0xa4, 0x01, 0x63, 'a', '.', 'b', 0x02, 0x41, 0x00, 0x03,
+		0x81, 0xa2, 0x62, 'i', 'd', 0x41, 0x01, 0x64, 't', 'y', 'p', 'e', 0x6a, 'p', 'u', 'b', 'l',
+		'i', 'c', '-', 'k', 'e', 'y', 0x05, 0xa1, 0x62, 'u', 'p', 0xf5 };
+	/* {1: "a.b", 2: h'00', 1: "a.b"}: a duplicate key */
+	static const uint8_t dup[] = { 0x02, 0xa3, 0x01, 0x63, 'a', '.', 'b', 0x02, 0x41, 0x00, 0x01,
+		0x63, 'a', '.', 'b' };
+
+	(void)state;
+	assert_int_equal(cable_ctap_policy_decide(p, 0, req, sizeof(req), &d), 0);
+	assert_int_equal(d.action, CABLE_CTAP_ACTION_FORWARD);
+	assert_int_equal(d.out_len, sizeof(want));
+	assert_memory_equal(d.out, want, sizeof(want));
+	cable_ctap_decision_clear(&d);
+	assert_int_equal(cable_ctap_policy_decide(p, 0, dup, sizeof(dup), &d), 0);
+	assert_int_equal(d.action, CABLE_CTAP_ACTION_LOCAL);
+	assert_int_equal(d.out_len, 1);
+	assert_int_equal(d.out[0], CABLE_CTAP_INVALID_CBOR);
+	cable_ctap_decision_clear(&d);
+	cable_ctap_policy_free(&p);
+}
+
 static void
 test_errors(void **state)
 {
@@ -643,6 +674,7 @@ main(void)
 		cmocka_unit_test(test_touch),
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_forward),
+		cmocka_unit_test(test_forward_canonical),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_clean),
 	};

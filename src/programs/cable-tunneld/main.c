@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ struct app {
 	struct cable_loop *loop;
 	struct cable_tunnel_server *srv;
 	struct cable_loop_timer *deadline;
+	struct cable_loop_timer *trim;
 	uint32_t drain_ms;
 	int min_level;
 	bool draining;
@@ -145,6 +147,24 @@ deadline_hit(void *arg)
 	logf_(app, CABLE_TUNNEL_LOG_WARN, "drain deadline reached with %llu tunnels, exiting",
 	    (unsigned long long)(st.pending + st.active));
 	app->loop->ops->quit(app->loop, 0);
+}
+
+/*
+ * Heap that a burst of connections (an attack, a reconnect storm) used goes back to the system
+ * once they are gone: glibc keeps freed pages otherwise and the server would stay at its peak.
+ */
+#define TRIM_PERIOD_US (2 * 1000 * 1000)
+#define TRIM_FREE_BYTES (512 * 1024)
+
+static void
+trim_tick(void *arg)
+{
+	struct app *app = arg;
+
+	app->loop->ops->timer_del(&app->trim);
+	if (mallinfo2().fordblks > TRIM_FREE_BYTES)
+		malloc_trim(0);
+	(void)app->loop->ops->timer_add(app->loop, TRIM_PERIOD_US, trim_tick, app, &app->trim);
 }
 
 static void
@@ -345,6 +365,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "cable-tunneld: cannot take signals\n");
 		goto out;
 	}
+	if (app.loop->ops->timer_add(app.loop, TRIM_PERIOD_US, trim_tick, &app, &app.trim) != 0) {
+		fprintf(stderr, "cable-tunneld: cannot add a timer\n");
+		goto out;
+	}
 	/* One line on stdout for supervisors and tests that asked for port 0. */
 	printf("listening %s %d\n", addr, cable_tunnel_server_port(app.srv));
 	fflush(stdout);
@@ -352,6 +376,7 @@ main(int argc, char **argv)
 	rc = r == 0 ? 0 : 1;
 out:
 	app.loop ? app.loop->ops->timer_del(&app.deadline) : (void)0;
+	app.loop ? app.loop->ops->timer_del(&app.trim) : (void)0;
 	cable_tunnel_server_free(&app.srv);
 	cable_loop_lws_free(&app.loop);
 	return rc;
