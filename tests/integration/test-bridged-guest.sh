@@ -153,7 +153,7 @@ grep -q 'device destroyed' /out/helper.log || fail "helper did not destroy the d
 [ \$ok = 1 ] && echo GUEST-PASS
 EOF
 
-timeout 900 "$qemu" -accel tcg -m 1024 -smp 2 -nographic -no-reboot -nodefaults -serial stdio \
+timeout 570 "$qemu" -accel tcg -m 1024 -smp 2 -nographic -no-reboot -nodefaults -serial stdio \
 	-kernel "$kernel" -initrd "$work/initrd.gz" \
 	-append "console=ttyS0 quiet panic=-1" \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on" \

@@ -47,7 +47,7 @@ start_bridge() {
 	XDG_RUNTIME_DIR="$W/run" bg "$BRIDGED" --hid "socket:$BRIDGE_SOCK" --adapter hci0 \
 		--tunnel-server "$SERVER" --select-timeout 10 \
 		--qr-command "exec 2>/dev/null; echo show %u %f >>$W/hook.log; trap 'echo withdrawn >>$W/hook.log; exit 0' TERM; while :; do sleep 0.05; done" \
-		"$@" 2>"$W/$name.log"
+		"$@" >"$W/$name.out" 2>"$W/$name.log"
 	BRIDGE_PID=$LAST_PID
 	export BRIDGE_PID
 	wait_line "$W/$name.log" 'running: HID socket:' 10
@@ -103,6 +103,7 @@ grep -q '^show FIDO:/[0-9]* .*/qr.png$' "$W/hook.log" && ok "hook run with the U
 [ "$(grep -c '^show' "$W/hook.log")" = "$(grep -c '^withdrawn' "$W/hook.log")" ] &&
 	ok "hook told every time its QR code was withdrawn ($(grep -c '^withdrawn' "$W/hook.log"))" ||
 	bad "hook shows/withdrawals differ: $(sort "$W/hook.log" | uniq -c | tr '\n' ' ')"
+grep -q 'FIDO:/' "$W/main.log" && bad "a QR URL is in the daemon's log" || ok "no QR URL in the daemon's log"
 [ "$(stat -c %a "$QR_DIR")" = 700 ] && ok "QR directory is private (0700)" || bad "QR dir mode $(stat -c %a "$QR_DIR")"
 
 # ---- libfido2 ---------------------------------------------------------------------------------
@@ -155,9 +156,13 @@ fi
 stop_bridge main
 
 # ---- timeout ---------------------------------------------------------------------------------------
-start_bridge short --timeout 3
+start_bridge short --timeout 3 --foreground
 scenario timeout
 expect "$W/short.log" 'session failed in stage scan: timed out' "log: session timed out while scanning"
+expect "$W/short.out" '^Scan this QR code with your phone \(or open FIDO:/[0-9]+\):$' "--foreground: the terminal presenter shows the URL"
+expect "$W/short.out" '█' "--foreground: and the QR code in half blocks"
+expect "$W/short.out" '^QR code withdrawn\.$' "--foreground: withdrawal told on the terminal"
+grep -q 'FIDO:/' "$W/short.log" && bad "the QR URL (the secret's carrier) is in the log" || ok "no QR URL in the log"
 stop_bridge short
 
 # ---- --select-command: the person picks the phone through a command ---------------------------
