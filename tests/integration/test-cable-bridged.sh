@@ -42,9 +42,10 @@ mkdir -p "$W/run" && chmod 700 "$W/run"
 # what it is told.
 start_bridge() {
 	local name=$1
+	CUR_NAME=$name
 	shift
 	rm -f "$BRIDGE_SOCK"
-	XDG_RUNTIME_DIR="$W/run" bg "$BRIDGED" --hid "socket:$BRIDGE_SOCK" --adapter hci0 \
+	XDG_RUNTIME_DIR="$W/run" bg ${BRIDGE_PREFIX:-} "$BRIDGED" --hid "socket:$BRIDGE_SOCK" --adapter hci0 \
 		--tunnel-server "$SERVER" --select-timeout 10 \
 		--qr-command "exec 2>/dev/null; echo show %u %f >>$W/hook.log; trap 'echo withdrawn >>$W/hook.log; exit 0' TERM; while :; do sleep 0.05; done" \
 		"$@" >"$W/$name.out" 2>"$W/$name.log"
@@ -70,7 +71,7 @@ scenario() {
 		bad "scenario $1:"
 		sed 's/^/    /' "$W/sc-$1.out" >&2
 		echo "    --- daemon log:" >&2
-		tail -20 "$W/main.log" 2>/dev/null | sed 's/^/    /' >&2
+		tail -20 "$W/$CUR_NAME.log" 2>/dev/null | sed 's/^/    /' >&2
 	fi
 }
 
@@ -85,16 +86,6 @@ start_bridge main
 for sc in fido2 chrome firefox cancel busy; do
 	scenario "$sc"
 done
-# A timing measurement on a shared 2-core machine: when the first run fails, its figures are kept
-# in the log and the measurement is repeated once.
-if ! timeout 120 $PY "$CLIENT" keepalive >"$W/sc-keepalive.1" 2>&1; then
-	echo "keepalive: first run failed, repeating (load: $(cut -d' ' -f1-3 /proc/loadavg)):"
-	grep -E '^(keepalive|    FAIL|FAIL)' "$W/sc-keepalive.1" | sed 's/^/    /'
-fi
-if grep -q '^FAIL' "$W/sc-keepalive.1"; then scenario keepalive; else
-	ok "scenario keepalive: $(grep -c '^ok:' "$W/sc-keepalive.1") checks"
-	grep -E '^keepalive' "$W/sc-keepalive.1"
-fi
 expect "$W/main.log" 'probe for example.com \(command 0x02, 3 listed\): answered locally with 0x00' "log: probe answered locally"
 expect "$W/main.log" 'selection request approved' "log: selection approved"
 expect "$W/main.log" 'request cancelled by the client: ending the session' "log: cancel ends the session"
@@ -154,6 +145,25 @@ else
 	bad "strace is not installed"
 fi
 stop_bridge main
+
+# ---- KEEPALIVE cadence with a slow phone --------------------------------------------------------
+# A timing measurement on a 2-core machine shared with other test runs (QEMU guests among them):
+# the daemon under test runs SCHED_FIFO when allowed, so that what is measured is its own 100 ms
+# schedule and not the neighbours' load; a failed first run is shown and repeated once.
+BRIDGE_PREFIX=
+chrt -f 10 true 2>/dev/null && BRIDGE_PREFIX="chrt -f 10"
+start_bridge ka
+[ -n "$BRIDGE_PREFIX" ] && ok "keepalive daemon runs under $BRIDGE_PREFIX" || echo "note: no SCHED_FIFO, measuring at normal priority"
+BRIDGE_PREFIX=
+if ! timeout 120 $PY "$CLIENT" keepalive >"$W/sc-keepalive.1" 2>&1; then
+	echo "keepalive: first run failed, repeating (load: $(cut -d' ' -f1-3 /proc/loadavg)):"
+	grep -E '^(keepalive|    FAIL|FAIL)' "$W/sc-keepalive.1" | sed 's/^/    /'
+fi
+if grep -q '^FAIL' "$W/sc-keepalive.1"; then scenario keepalive; else
+	ok "scenario keepalive: $(grep -c '^ok:' "$W/sc-keepalive.1") checks"
+	grep -E '^keepalive' "$W/sc-keepalive.1"
+fi
+stop_bridge ka
 
 # ---- timeout ---------------------------------------------------------------------------------------
 start_bridge short --timeout 3 --foreground
