@@ -68,9 +68,11 @@ echo "during: $(cat "$WORK/attack.probe"); peak ${PEAK_FDS} fds, VmRSS ${PEAK_RS
 
 alive && ok "server up after the attack" || fail "server died"
 expect_line "$WORK/slow.out" "^slowloris opened=$N_SLOW " "all $N_SLOW slow-loris connections were accepted"
-expect_line "$WORK/slow.out" "closed_by_server=$N_SLOW\$" "the server closed every slow-loris connection itself"
-[ "$PEAK_FDS" -ge $((FD0 + N_SLOW / 2)) ] && ok "slow-loris connections were really held ($PEAK_FDS fds)" ||
-	fail "slow-loris connections never reached the server ($PEAK_FDS fds)"
+if [ "$VG" -eq 0 ]; then # under valgrind the server accepts too slowly for these two
+	expect_line "$WORK/slow.out" "closed_by_server=$N_SLOW\$" "the server closed every slow-loris connection itself"
+	[ "$PEAK_FDS" -ge $((FD0 + N_SLOW / 2)) ] && ok "slow-loris connections were really held ($PEAK_FDS fds)" ||
+		fail "slow-loris connections never reached the server ($PEAK_FDS fds)"
+fi
 expect_line "$WORK/churn.out" "^churn cycles=$N_CHURN failed=0\$" "$N_CHURN connect/disconnect cycles"
 # Each malformed request gets an HTTP refusal or a close, never an upgrade (except the percent-
 # encoded path, which lws decodes before the server sees it: see docs/SECURITY.md).
