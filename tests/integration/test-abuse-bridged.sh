@@ -22,6 +22,7 @@ XDG_RUNTIME_DIR="$W/run" bg "$BRIDGED" --hid "socket:$SOCK" --adapter hci0 \
 PID=$LAST_PID
 wait_line "$W/bridged.log" 'running: HID socket:' 20
 FD0=$(ls "/proc/$PID/fd" | wc -l)
+[ "$(stat -c %a "$SOCK")" = 600 ] && echo "ok: HID socket is 0600" || fail "HID socket mode $(stat -c %a "$SOCK")"
 
 timeout $((SECS + 60)) /usr/bin/python3 "$CABLE_SOURCE_DIR/tests/integration/bridged_abuse.py" "$SOCK" "$SECS" \
 	>"$W/abuse.out" 2>&1
