@@ -44,7 +44,7 @@ void cable_bus_loop_yield(struct cable_bus_loop *w);
  */
 void cable_bus_loop_rearm(struct cable_bus_loop *w);
 /*
- * Stops watching, flushes what is queued (bounded by sd-bus) and drops the reference. Safe from
+ * Stops watching, flushes what is queued and drops its reference (the owner closes the bus). Safe from
  * inside a handler that sd_bus_process is running: the release then waits until it returns.
  * Accepts NULL, sets NULL.
  */

@@ -89,8 +89,11 @@ static void
 destroy(struct cable_bus_loop *w)
 {
 	detach(w);
-	if (w->bus != NULL)
-		w->bus = sd_bus_flush_close_unref(w->bus);
+	if (w->bus != NULL) {
+		/* What handlers queued goes out; closing is the owner's call (it may keep the bus). */
+		(void)sd_bus_flush(w->bus);
+		w->bus = sd_bus_unref(w->bus);
+	}
 	free(w);
 }
 
