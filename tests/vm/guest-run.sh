@@ -4,8 +4,9 @@
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8
 exec >/out/guest.log 2>&1
+set -a
 . /out/config
-export CABLE_BUILD_DIR CABLE_SOURCE_DIR CABLE_VECTORS
+set +a
 echo "guest-run: up $(cut -d" " -f1 /proc/uptime)s; kernel $(uname -r), $(nproc) cpus, $(awk '/MemTotal/ {print $2}' /proc/meminfo) kB"
 hostname cable-vm 2>/dev/null || true
 ip link set lo up || busybox ip link set lo up

@@ -142,3 +142,46 @@ finish() {
 	echo "FAILED: $FAILS check(s) ($(elapsed) ms)"
 	exit 1
 }
+
+# ---- the full chain: cable-tunneld, cable-bridged on /dev/uhid, a phone robot -------------------
+# tunneld_up: cable-tunneld on the guest's loopback; sets SERVER.
+tunneld_up() {
+	bg "$B/cable-tunneld" --listen 127.0.0.1:0 >"$VM_OUT/tunneld.log" 2>"$VM_OUT/tunneld.err"
+	wait_line "$VM_OUT/tunneld.log" '^listening ' 30 || { bad "cable-tunneld did not start"; finish; }
+	SERVER="ws://127.0.0.1:$(awk '{print $3; exit}' "$VM_OUT/tunneld.log")"
+}
+# bridged_up [ARGS...]: cable-bridged on the real /dev/uhid, desktop radio hci0, QR codes written
+# to $QR_DIR; waits for /dev/hidraw0. Its log: $BRIDGED_LOG (default $VM_OUT/bridged.log).
+QR_DIR=/tmp/cable-qr
+bridged_up() {
+	mkdir -p "$QR_DIR" && chmod 700 "$QR_DIR"
+	bg "$B/cable-bridged" --hid uhid --adapter hci0 --tunnel-server "$SERVER" --qr-dir "$QR_DIR" \
+		--timeout 120 "$@" 2>"${BRIDGED_LOG:=$VM_OUT/bridged.log}"
+	BRIDGED_PID=$LAST_PID
+	wait_line "$BRIDGED_LOG" 'virtual security key ready' 30 && wait_for 20 test -e /dev/hidraw0 ||
+		{ bad "cable-bridged made no /dev/hidraw0: $(cat "$BRIDGED_LOG")"; finish; }
+}
+# phone_robot_start STORE [cable-phone ARGS...]: plays the person with the phone. Each time a QR
+# code appears it runs cable-phone (radio hci1) on it, one session after the other (at most 20);
+# logs $VM_OUT/phone-N.json. The robot is a background job stopped by the cleanup.
+phone_robot_start() {
+	local store=$1
+	shift
+	(
+		last= n=0
+		while [ $n -lt 20 ]; do
+			url=
+			[ -f "$QR_DIR/qr.url" ] && url=$(<"$QR_DIR/qr.url")
+			if [[ "$url" == FIDO:/* ]] && [ "$url" != "$last" ]; then
+				n=$((n + 1))
+				last=$url
+				echo "robot: QR code $n seen at $(elapsed) ms"
+				timeout 150 "$B/cable-phone" --qr "$url" --json --adapter hci1 --tunnel-server "$SERVER" \
+					--store "$store" --timeout 90 "$@" >"$VM_OUT/phone-$n.json" 2>&1
+				echo "robot: cable-phone $n exit $? at $(elapsed) ms"
+			fi
+			sleep 0.05
+		done
+	) >>"$VM_OUT/robot.log" 2>&1 &
+	PIDS+=("$!")
+}

@@ -1,6 +1,6 @@
 # Scenario ble: the real bluetoothd with two virtual LE controllers (btvirt -L -l2) that hear each
-# other. cable-phone advertises on hci1 through bluetoothd; the desktop side scans on hci0; the
-# tunnel is cable-tunneld on the guest's loopback. Then the failure paths a desktop meets on a real
+# other. cable-phone advertises on hci1 through bluetoothd; the desktop side scans on hci0
+# (bt-tool, then cablectl create and get); the tunnel is cable-tunneld on the guest's loopback. Then the failure paths a desktop meets on a real
 # machine: the adapter powered off mid-scan, bluetoothd restarted mid-scan.
 # VM_SCENARIO_TIMEOUT=400
 . "$CABLE_SOURCE_DIR/tests/vm/lib-guest.sh"
@@ -58,43 +58,50 @@ fi
 grep -q '"event":"closed"' "$W/phone-advert.json" && ok "cable-phone closed on SIGTERM" || bad "cable-phone did not report closed"
 grep -q '"error":"CABLE_ERR_CANCELLED"' "$W/phone-advert.json" || note "phone close: $(tail -1 "$W/phone-advert.json")"
 
-# ---- 2. a whole hybrid ceremony over the radio: makeCredential then getAssertion ---------------
-# The desktop is tests/helpers/desk-client (the core, the real BlueZ scanner and tunnel client):
-# cablectl create/get replace it when they land.
-CDH=$(printf 'vm ble scenario' | sha256sum | cut -c1-64)
+# ---- 2. cablectl create and get, over the radio, through cable-tunneld, to cable-phone -----------
+# python-fido2's Fido2Server (scripts/fido2-rp.py) makes the options and verifies both results.
+RP=$CABLE_SOURCE_DIR/scripts/fido2-rp.py
+ORIGIN=https://example.com
 STORE=$W/phone-store.cbor
-run_pair() { # NAME DESK-ARGS...
-	local name=$1
-	shift
-	timeout 120 "$T/desk-client" --adapter hci0 --tunnel-server "$SERVER" --cdh "$CDH" --timeout 90 "$@" >"$W/$name.desk" 2>"$W/$name.desk.err" &
-	local dpid=$!
-	wait_line "$W/$name.desk" '^url ' 30 || bad "$name: desk-client printed no URL"
-	local url
-	url=$(sed -n 's/^url //p' "$W/$name.desk")
-	timeout 120 "$B/cable-phone" --qr "$url" --json --adapter hci1 --tunnel-server "$SERVER" \
-		--store "$STORE" --timeout 90 >"$W/$name.phone.json" 2>"$W/$name.phone.err"
-	PHONE_RC=$?
-	wait $dpid
-	DESK_RC=$?
+signin() { # NAME create|get OPTIONS-FILE
+	local name=$1 cmd=$2 url
+	timeout 150 "$B/cablectl" "$cmd" --origin "$ORIGIN" --json --adapter hci0 --tunnel-server "$SERVER" \
+		--options "$3" >"$W/$name.out" 2>"$W/$name.err" &
+	local cpid=$!
+	wait_line "$W/$name.err" '"event":"(qr|failed)"' 60 || bad "$name: cablectl showed no QR code"
+	url=$(jfield "$W/$name.err" qr url)
+	if [ -n "$url" ]; then
+		timeout 150 "$B/cable-phone" --qr "$url" --json --adapter hci1 --tunnel-server "$SERVER" \
+			--store "$STORE" --timeout 120 >"$W/$name.phone.json" 2>"$W/$name.phone.err"
+		PHONE_RC=$?
+	else
+		PHONE_RC=none
+	fi
+	wait $cpid
+	CTL_RC=$?
 }
-stamp "makeCredential start"
-run_pair mc --mc example.com
-stamp "makeCredential done"
-[ "$PHONE_RC" = 0 ] && ok "makeCredential: cable-phone answered (exit 0)" || bad "makeCredential: phone exit $PHONE_RC: $(tail -3 "$W/mc.phone.json" "$W/mc.phone.err")"
-[ "$DESK_RC" = 0 ] && ok "makeCredential: desktop got a registration that checks out" || bad "makeCredential: desk exit $DESK_RC: $(cat "$W/mc.desk")"
-grep -Eq '^advert fff9 20 [0-9a-f]{6} 0$' "$W/mc.desk" && ok "desktop matched the advert received on hci0" || bad "no advert line in mc.desk"
-CRED="$(sed -n 's/^mc-ok //p' "$W/mc.desk"):$(sed -n 's/^mc-pub //p' "$W/mc.desk" | tr ' ' ':')"
-stamp "getAssertion start"
-run_pair ga --ga example.com --cred "$CRED"
-stamp "getAssertion done"
-[ "$PHONE_RC" = 0 ] && ok "getAssertion: cable-phone answered" || bad "getAssertion: phone exit $PHONE_RC"
-grep -qx 'ga-ok' "$W/ga.desk" && [ "$DESK_RC" = 0 ] && ok "getAssertion: the signature verifies with the registered key" ||
-	bad "getAssertion: desk exit $DESK_RC: $(cat "$W/ga.desk")"
-if [ -s "$W/mc.desk" ] && [ -s "$W/ga.desk" ]; then
-	MC_RESP=$(sed -n 's/^response //p' "$W/mc.desk")
-	GA_RESP=$(sed -n 's/^response //p' "$W/ga.desk")
-	$PY "$CABLE_SOURCE_DIR/tests/integration/phone_fido2.py" example.com "$CDH" "$MC_RESP" "$GA_RESP" >"$W/fido2.log" 2>&1 &&
-		ok "python3-fido2 verifies both answers" || bad "python3-fido2: $(cat "$W/fido2.log")"
+$PY "$RP" begin-create "$W" example.com alice >"$W/create-opts.json" || bad "fido2-rp begin-create"
+stamp "cablectl create start"
+signin create create "$W/create-opts.json"
+stamp "cablectl create done"
+[ "$CTL_RC" = 0 ] && ok "cablectl create: success" || bad "cablectl create: exit $CTL_RC: $(tail -3 "$W/create.err")"
+[ "$PHONE_RC" = 0 ] && ok "create: cable-phone answered" || bad "create: phone exit $PHONE_RC: $(tail -2 "$W/create.phone.json")"
+grep -q '"event":"phone_found","uuid":"fff9"' "$W/create.err" && ok "create: the desktop found the phone's advert on hci0" || bad "create: no phone_found event"
+if $PY "$RP" finish-create "$W" "$ORIGIN" <"$W/create.out" >"$W/verify-create.log" 2>&1; then
+	ok "create: Fido2Server verified the registration"
+else
+	bad "create: Fido2Server refused: $(cat "$W/verify-create.log")"
+fi
+$PY "$RP" begin-get "$W" >"$W/get-opts.json" || bad "fido2-rp begin-get"
+stamp "cablectl get start"
+signin get get "$W/get-opts.json"
+stamp "cablectl get done"
+[ "$CTL_RC" = 0 ] && ok "cablectl get: success" || bad "cablectl get: exit $CTL_RC: $(tail -3 "$W/get.err")"
+[ "$PHONE_RC" = 0 ] && ok "get: cable-phone answered" || bad "get: phone exit $PHONE_RC"
+if $PY "$RP" finish-get "$W" "$ORIGIN" <"$W/get.out" >"$W/verify-get.log" 2>&1; then
+	ok "get: Fido2Server verified the assertion with the registered key"
+else
+	bad "get: Fido2Server refused: $(cat "$W/verify-get.log")"
 fi
 
 # ---- 3. the adapter powered off mid-scan -------------------------------------------------------

@@ -148,6 +148,8 @@ chmod +x "$work/initrd/init"
 	printf 'CABLE_VECTORS=%q\n' "${CABLE_VECTORS:-}"
 	printf 'VM_SCENARIOS=%q\n' "${scenarios[*]}"
 	printf 'VM_VERBOSE=%q\n' "$verbose"
+	# Scenario knobs (BROWSER_MODES, BROWSER_DEADLINE, ...) pass through to the guest.
+	for v in $(compgen -e | grep -E '^BROWSER_' || true); do printf '%s=%q\n' "$v" "${!v}"; done
 } >"$work/out/config"
 
 t_prep=$(date +%s.%N)
