@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A longer libFuzzer campaign over every harness (the test suite only runs a bounded smoke pass).
 # Usage: scripts/fuzz-campaign.sh [SECONDS_PER_HARNESS [HARNESS...]]   (default 300 s, all)
-#   FUZZ_MERGE=1   afterwards, fold new coverage into tests/fuzz/corpus/<harness> (-merge=1: only
-#                  inputs that add coverage are kept) and minimise each corpus.
+#   FUZZ_MERGE=1   afterwards, add the new inputs that bring coverage to tests/fuzz/corpus/<harness>
+#                  (-merge=1 into the existing corpus: named seeds stay, only new coverage is added)
+#   FUZZ_MINIMISE=1 instead rebuild each corpus as the minimal set covering everything (-merge=1
+#                  into an empty directory; seeds lose their names)
 # Needs the clang build: CC=clang cmake -S . -B build-asan -DCABLE_SANITIZE=ON -DCABLE_FUZZ=ON ...
 # Crashes are written to build-asan/fuzz-campaign/artifacts/; the summary lists executions per
 # harness and exits 1 if any harness found something.
@@ -33,12 +35,14 @@ for h in "${harnesses[@]}"; do
 		result="FOUND (rc $rc, see $log)"
 		bad=1
 	fi
-	if [ -n "${FUZZ_MERGE:-}" ] && [ "$rc" -eq 0 ]; then
+	if [ -n "${FUZZ_MINIMISE:-}" ] && [ "$rc" -eq 0 ]; then
 		merged=$out/$h.merged
 		rm -rf "$merged"
 		mkdir -p "$merged"
 		"$bin/$h" -merge=1 "$merged" "$corpus" "$work" >>"$log" 2>&1 &&
 			rm -rf "$corpus" && mv "$merged" "$corpus"
+	elif [ -n "${FUZZ_MERGE:-}" ] && [ "$rc" -eq 0 ]; then
+		"$bin/$h" -merge=1 "$corpus" "$work" >>"$log" 2>&1
 	fi
 	printf '%-22s %12s %10s %8s %s\n' "$h" "${execs:-?}" "${rate:-?}" "$(ls "$corpus" | wc -l)" \
 		"$result" | tee -a "$out/summary.txt"

@@ -8,7 +8,7 @@ PKGS=(
   libssl-dev libcbor-dev libqrencode-dev libwebsockets-dev libsystemd-dev libcap-dev
   libjansson-dev libpsl-dev libev-dev
   # tests
-  libcmocka-dev clang libclang-rt-14-dev valgrind
+  libcmocka-dev clang libclang-rt-14-dev valgrind cppcheck
   dbus dbus-daemon python3-dbus
   libfido2-dev fido2-tools python3-fido2
   openssl zbar-tools nginx-light

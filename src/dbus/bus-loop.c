@@ -20,11 +20,32 @@ struct cable_bus_loop {
 	uint32_t events;   /* currently watched */
 	int depth;         /* > 0 while inside sd_bus_process */
 	bool dead;         /* free requested while dispatching */
+	bool yield;        /* a handler asked to stop processing for this wake-up */
 	bool lost;         /* reported (or to be reported) through the lost callback */
 	int lost_err;
 	cable_bus_loop_lost_fn on_lost;
+	cable_bus_loop_after_fn after;
 	void *arg;
 };
+
+void
+cable_bus_loop_set_after(struct cable_bus_loop *w, cable_bus_loop_after_fn after)
+{
+	w->after = after;
+}
+
+bool
+cable_bus_loop_dispatching(const struct cable_bus_loop *w)
+{
+	return w != NULL && w->depth > 0;
+}
+
+void
+cable_bus_loop_yield(struct cable_bus_loop *w)
+{
+	if (w != NULL)
+		w->yield = true;
+}
 
 static uint64_t
 mono_usec(void)
@@ -68,8 +89,11 @@ static void
 destroy(struct cable_bus_loop *w)
 {
 	detach(w);
-	if (w->bus != NULL)
-		w->bus = sd_bus_flush_close_unref(w->bus);
+	if (w->bus != NULL) {
+		/* What handlers queued goes out; closing is the owner's call (it may keep the bus). */
+		(void)sd_bus_flush(w->bus);
+		w->bus = sd_bus_unref(w->bus);
+	}
 	free(w);
 }
 
@@ -138,14 +162,18 @@ dispatch(struct cable_bus_loop *w)
 {
 	int r = 0, n;
 
-	if (w->bus == NULL || w->lost)
+	if (w->bus == NULL || w->lost || w->depth > 0)
 		return;
 	w->depth++;
+	w->yield = false;
 	for (n = 0; n < BUS_PROCESS_BUDGET; n++) {
 		r = sd_bus_process(w->bus, NULL);
-		if (r <= 0 || w->dead)
+		if (r <= 0 || w->dead || w->yield)
 			break;
 	}
+	/* Still "dispatching" for the owner's after callback: a free there is deferred to below. */
+	if (w->after != NULL && !w->dead)
+		w->after(w->arg);
 	w->depth--;
 	if (w->dead) {
 		destroy(w);

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Seeds for fuzz-faults from the other harnesses' corpora: target byte, fault N, source mask,
-payload. Run from the source tree: tests/fuzz/make-faults-corpus.py (rewrites corpus/fuzz-faults)."""
+payload. Run from the source tree: tests/fuzz/make-faults-corpus.py (rewrites corpus/fuzz-faults),
+then minimise: build-asan/tests/fuzz/fuzz-faults -merge=1 NEWDIR tests/fuzz/corpus/fuzz-faults."""
 import os
 import shutil
 import sys

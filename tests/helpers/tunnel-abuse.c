@@ -397,26 +397,26 @@ static int
 mode_badreq(void)
 {
 	static const char *reqs[] = {
-	    "GET /cable/new/zz HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	    ("GET /cable/new/zz HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-	    "Sec-WebSocket-Protocol: fido.cable\r\n\r\n",
-	    "GET /cable/new/00112233445566778899AABBCCDDEEFF/../x HTTP/1.1\r\nHost: x\r\n"
+	    "Sec-WebSocket-Protocol: fido.cable\r\n\r\n"),
+	    ("GET /cable/new/00112233445566778899AABBCCDDEEFF/../x HTTP/1.1\r\nHost: x\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-	    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: fido.cable\r\n\r\n",
-	    "GET /cable/new/%30%30112233445566778899AABBCCDDEEFF HTTP/1.1\r\nHost: x\r\n"
+	    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: fido.cable\r\n\r\n"),
+	    ("GET /cable/new/%30%30112233445566778899AABBCCDDEEFF HTTP/1.1\r\nHost: x\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-	    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: fido.cable\r\n\r\n",
-	    "GET /cable/new/00112233445566778899AABBCCDDEEFF HTTP/1.1\r\nHost: x\r\n"
+	    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: fido.cable\r\n\r\n"),
+	    ("GET /cable/new/00112233445566778899AABBCCDDEEFF HTTP/1.1\r\nHost: x\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 	    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: fido.cable, fido.cable, "
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n\r\n",
-	    "GET /cable/new/00112233445566778899AABBCCDDEEFF HTTP/1.1\r\nHost: x\r\n"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n\r\n"),
+	    ("GET /cable/new/00112233445566778899AABBCCDDEEFF HTTP/1.1\r\nHost: x\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\n"
-	    "Sec-WebSocket-Protocol: fido.cable\r\n\r\n",
-	    "POST /cable/new/00112233445566778899AABBCCDDEEFF HTTP/1.1\r\nHost: x\r\n"
-	    "Content-Length: 99999999999999999999\r\n\r\nxx",
+	    "Sec-WebSocket-Protocol: fido.cable\r\n\r\n"),
+	    ("POST /cable/new/00112233445566778899AABBCCDDEEFF HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 99999999999999999999\r\n\r\nxx"),
 	    "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n",
 	    "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not really TLS\r\n\r\n",
 	    "GET /metrics HTTP/1.1\r\nHost: x\r\nHost: y\r\nHost: z\r\n\r\n",

@@ -174,6 +174,11 @@ def serve_one(c, a, port):
         c.sendall(("HTTP/1.1 307 Temporary Redirect\r\nLocation: %s%s\r\n"
                    "Content-Length: 0\r\nConnection: close\r\n\r\n" % (m[12:], path)).encode())
         return
+    if m == "redirect-rel" and not path.startswith("/r/"):
+        # relative Location, once; the second request is answered like "ok"
+        c.sendall(("HTTP/1.1 301 Moved Permanently\r\nLocation: /r%s\r\n"
+                   "Content-Length: 0\r\nConnection: close\r\n\r\n" % path).encode())
+        return
     if m == "hang":
         time.sleep(30)
         return

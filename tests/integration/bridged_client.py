@@ -489,11 +489,15 @@ def sc_keepalive():
     expect(statuses == sorted(statuses) and set(statuses) <= {1, 2},
            "PROCESSING, then UPNEEDED once the request reached the phone (%d + %d)" %
            (statuses.count(1), statuses.count(2)))
-    # Intervals between keepalives of one status (a status change is sent at once).
+    # Intervals between UPNEEDED keepalives, while the phone holds its answer: the daemon does
+    # nothing else then (connecting involves D-Bus round trips to BlueZ, timed separately).
     gaps = []
     for (t0, s0), (t1, s1) in zip(ka, ka[1:]):
-        if s0 == s1:
+        if s0 == s1 == 2:
             gaps.append((t1 - t0) * 1000)
+    conn = [(t1 - t0) * 1000 for (t0, s0), (t1, s1) in zip(ka, ka[1:]) if s0 == s1 == 1]
+    if conn:
+        print("keepalive while connecting (ms):", " ".join("%.0f" % g for g in conn))
     print("keepalive gaps (ms):", " ".join("%.0f" % g for g in gaps))
     mean = sum(gaps) / len(gaps)
     median = sorted(gaps)[len(gaps) // 2]
@@ -520,8 +524,34 @@ def sc_timeout():
     expect(qr_gone(), "QR withdrawn on timeout")
 
 
+def sc_selcmd():
+    """--select-command: the person answers a selection through a command (exit 0 = use the phone)."""
+    raw = Raw()
+    raw.init()
+    pick, nope, log = (os.path.join(WORK, n) for n in ("pick", "nope", "sel.log"))
+    threading.Timer(0.3, lambda: open(pick, "w").close()).start()
+    st, body = raw.cbor(b"\x0b")
+    expect(st == 0 and body == b"", "select command exits 0: the phone is picked")
+    os.unlink(pick)
+    threading.Timer(0.3, lambda: open(nope, "w").close()).start()
+    st, _ = raw.cbor(b"\x0b")
+    expect(st == 0x27, "select command exits 1: declined (got %r)" % st)
+    os.unlink(nope)
+    threading.Timer(0.3, raw.cancel).start()
+    st, _ = raw.cbor(b"\x0b")
+    expect(st == 0x2D, "cancelled by the client while asking")
+    for _ in range(100):
+        if "told" in open(log).read():
+            break
+        time.sleep(0.02)
+    lines = open(log).read().split()
+    expect(lines.count("asked") == 3 and "selection" in lines and lines.count("told") == 1,
+           "command asked three times, told (SIGTERM) once when the client cancelled: %r" % lines)
+
+
 SCENARIOS = {"fido2": sc_fido2, "chrome": sc_chrome, "firefox": sc_firefox, "cancel": sc_cancel,
-             "busy": sc_busy, "keepalive": sc_keepalive, "timeout": sc_timeout}
+             "busy": sc_busy, "keepalive": sc_keepalive, "timeout": sc_timeout,
+             "selcmd": sc_selcmd}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]]()

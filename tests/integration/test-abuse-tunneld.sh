@@ -4,7 +4,8 @@
 # that never read. Throughout, a well-behaved tunnel is opened and used every 100 ms and must work
 # with normal latency; afterwards the server must be up, back to its starting memory (VmRSS within
 # 5 %) and descriptor count, and exit cleanly on SIGTERM. Under the valgrind pass (CABLE_VALGRIND=1)
-# the attack is smaller and memory/latency bounds are not checked (valgrind checks the server).
+# the attack is smaller and memory/latency bounds are not checked (valgrind checks the server);
+# under AddressSanitizer the memory bound is not checked (its quarantine keeps freed memory).
 source "$(dirname "$0")/tunnel-lib.sh"
 
 # Work files beside the build: other runs on this machine sweep /tmp/cable-*.
@@ -18,6 +19,9 @@ if [ -n "${CABLE_VALGRIND:-}" ]; then
 else
 	N_SLOW=1000 N_CHURN=10000 N_FLOOD=1000 N_PING=20000 SLOW_SECS=15 VG=0
 fi
+# AddressSanitizer keeps freed memory in quarantine: the memory bound means nothing there.
+ASAN=0
+nm "$TUNNELD" 2>/dev/null | grep ' __asan_init$' >/dev/null && ASAN=1 # (no -q: pipefail and SIGPIPE)
 # Room for the slow-loris connections on both ends (the server provisions RLIMIT_NOFILE).
 hard=$(ulimit -Hn)
 want=$((N_SLOW * 2 + 512))
@@ -68,9 +72,11 @@ echo "during: $(cat "$WORK/attack.probe"); peak ${PEAK_FDS} fds, VmRSS ${PEAK_RS
 
 alive && ok "server up after the attack" || fail "server died"
 expect_line "$WORK/slow.out" "^slowloris opened=$N_SLOW " "all $N_SLOW slow-loris connections were accepted"
-expect_line "$WORK/slow.out" "closed_by_server=$N_SLOW\$" "the server closed every slow-loris connection itself"
-[ "$PEAK_FDS" -ge $((FD0 + N_SLOW / 2)) ] && ok "slow-loris connections were really held ($PEAK_FDS fds)" ||
-	fail "slow-loris connections never reached the server ($PEAK_FDS fds)"
+if [ "$VG" -eq 0 ]; then # under valgrind the server accepts too slowly for these two
+	expect_line "$WORK/slow.out" "closed_by_server=$N_SLOW\$" "the server closed every slow-loris connection itself"
+	[ "$PEAK_FDS" -ge $((FD0 + N_SLOW / 2)) ] && ok "slow-loris connections were really held ($PEAK_FDS fds)" ||
+		fail "slow-loris connections never reached the server ($PEAK_FDS fds)"
+fi
 expect_line "$WORK/churn.out" "^churn cycles=$N_CHURN failed=0\$" "$N_CHURN connect/disconnect cycles"
 # Each malformed request gets an HTTP refusal or a close, never an upgrade (except the percent-
 # encoded path, which lws decodes before the server sees it: see docs/SECURITY.md).
@@ -112,7 +118,7 @@ FD1=$(fds)
 sleep 5 # the server returns freed heap every 2 s
 RSS1=$(rss)
 echo "after: VmRSS ${RSS1} kB (start ${RSS0} kB, peak ${PEAK_RSS} kB), ${FD1} fds (start ${FD0})"
-if [ "$VG" -eq 0 ]; then
+if [ "$VG" -eq 0 ] && [ "$ASAN" -eq 0 ]; then
 	[ "$RSS1" -le $((RSS0 * 105 / 100)) ] && ok "memory back within 5 % ($RSS1 kB vs $RSS0 kB)" ||
 		fail "memory not back: $RSS1 kB after, $RSS0 kB before"
 fi

@@ -50,6 +50,7 @@ SERVER="ws://127.0.0.1:$(awk '{print $3; exit}' "$W/tunneld.out")"
 export WORK="$W" BRIDGE_SOCK="$W/key.sock"
 mkdir -p "$W/run" && chmod 700 "$W/run"
 QR_URL_FILE="$W/run/cable-bridge/qr.url"
+UILOG="$W/ui.log" # the activated UI's stderr; the one started by hand writes ui-dark.log
 XDG_RUNTIME_DIR="$W/run" bg "$BRIDGED" --hid "socket:$BRIDGE_SOCK" --adapter hci0 \
 	--tunnel-server "$SERVER" 2>"$W/bridged.log"
 BRIDGE_PID=$LAST_PID
@@ -95,9 +96,9 @@ shot() {
 # and white: every module edge on a whole pixel, nothing blended) and is (modules + 8) * px wide.
 crisp() {
 	local name=$1 geo x y side mods px colours qz
-	geo=$(sed -n "s/.*request $CUR: QR drawn at \([0-9]*\),\([0-9]*\) size \([0-9]*\);.*/\1 \2 \3/p" "$W/ui.log" | tail -1)
+	geo=$(sed -n "s/.*request $CUR: QR drawn at \([0-9]*\),\([0-9]*\) size \([0-9]*\);.*/\1 \2 \3/p" "$UILOG" | tail -1)
 	read -r x y side <<<"$geo"
-	read -r mods px <<<"$(sed -n "s/.*request $CUR: window shown.*QR \([0-9]*\)+8 modules of \([0-9]*\) px.*/\1 \2/p" "$W/ui.log" | tail -1)"
+	read -r mods px <<<"$(sed -n "s/.*request $CUR: window shown.*QR \([0-9]*\)+8 modules of \([0-9]*\) px.*/\1 \2/p" "$UILOG" | tail -1)"
 	[ -n "$side" ] && [ -n "$px" ] && [ "$side" = $(((mods + 8) * px)) ] &&
 		ok "$name: QR square ${side}x$side px = ($mods + 8 quiet) modules x $px px" || bad "$name: geometry '$geo' '$mods' '$px'"
 	convert "$W/$name.png" -crop "${side}x$side+$x+$y" +repage "$W/$name-qr.png"
@@ -107,13 +108,13 @@ crisp() {
 	qz=$(convert "$W/$name-qr.png" -crop "$((4 * px))x$side+0+0" +repage -format '%[fx:minima.intensity]' info:)
 	[ "$qz" = 1 ] && ok "$name: 4-module quiet zone is white" || bad "$name: quiet zone min intensity $qz"
 }
-xid_of() { sed -n "s/.*request $1: window shown (X11 window \\(0x[0-9a-f]*\\).*/\\1/p" "$W/ui.log" | tail -1; }
+xid_of() { sed -n "s/.*request $1: window shown (X11 window \\(0x[0-9a-f]*\\).*/\\1/p" "$UILOG" | tail -1; }
 
 # ---- 1: activated on demand, light theme, the phone answers ---------------------------------------
 CUR=1
 request light
 wait_line "$W/bridged.log" 'QR code shown' 10
-wait_line "$W/ui.log" 'request 1: window shown' 20
+wait_line "$UILOG" 'request 1: window shown' 20
 grep -q 'QR window started (org.cablebridge.BridgeUI)' "$W/bridged.log" && ok "the daemon started the QR window by D-Bus activation" ||
 	bad "no activation in the daemon log"
 window_listed && ok "window 'cable-bridge: example.com' on the X server" || bad "no window in xwininfo -tree"
@@ -121,28 +122,32 @@ XID=$(xid_of 1)
 shot light "$XID"
 mkdir -p "$CABLE_BUILD_DIR/artifacts"
 cp "$W/light.png" "$CABLE_BUILD_DIR/artifacts/ui-screenshot.png" 2>/dev/null
-grep -o 'request 1: getAssertion.*' "$W/ui.log" | sed 's/^/    /'
+grep -o 'request 1: getAssertion.*' "$UILOG" | sed 's/^/    /'
 timeout 60 $PHONE --adapter hci1 --tunnel-server "$SERVER" --store "$W/phone.cbor" --timeout 20 \
 	--qr "$(cat "$QR_URL_FILE")" >/dev/null 2>"$W/phone.err"
 wait "$REQ_PID"
 echo "    the phone answered: status $(cat "$W/light.status")"
-wait_line "$W/ui.log" 'request 1: window closed' 10 && ok "window closed itself when the request ended"
-grep -q 'request 1: ended (done' "$W/ui.log" && ok "the UI saw the request end as done" || bad "no done in the UI log"
+wait_line "$UILOG" 'request 1: window closed' 10 && ok "window closed itself when the request ended"
+grep -q 'request 1: ended (done' "$UILOG" && ok "the UI saw the request end as done" || bad "no done in the UI log"
 for s in phone-found connected waiting-for-user; do
-	grep -q "request 1: $s" "$W/ui.log" && ok "UI state: $s" || bad "the UI never showed $s"
+	grep -q "request 1: $s" "$UILOG" && ok "UI state: $s" || bad "the UI never showed $s"
 done
 sleep 0.3
 window_listed && bad "window still on the X server" || ok "window gone from the X server (xwininfo -tree)"
 
 # ---- 2: started by hand with the dark theme; Cancel over D-Bus ------------------------------------
-UI_PID=$(pgrep -f "^$UI --idle-timeout" | head -1)
+UI_PID=$(sed -n 's/.*listening for cable-bridged requests (pid \([0-9]*\)).*/\1/p' "$UILOG" | head -1)
 [ -n "$UI_PID" ] && kill -TERM "$UI_PID"
-for ((i = 0; i < 100; i++)); do busctl --user status org.cablebridge.BridgeUI >/dev/null 2>&1 || break; sleep 0.05; done
-GTK_THEME=Adwaita:dark bg "$UI" --idle-timeout 0 2>>"$W/ui.log"
-wait_line "$W/ui.log" 'listening for cable-bridged requests' 10
+for ((i = 0; i < 200; i++)); do kill -0 "$UI_PID" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$UI_PID" 2>/dev/null && bad "the activated UI did not stop on SIGTERM" || ok "the activated UI stopped on SIGTERM"
+UILOG="$W/ui-dark.log"
+GTK_THEME=Adwaita:dark bg "$UI" --idle-timeout 0 2>"$UILOG"
+wait_line "$UILOG" 'listening for cable-bridged requests' 20
+# Owning org.cablebridge.BridgeUI before the request, so the bus does not activate another one.
+for ((i = 0; i < 200; i++)); do busctl --user status org.cablebridge.BridgeUI >/dev/null 2>&1 && break; sleep 0.05; done
 CUR=2
 request dark
-wait_line "$W/ui.log" 'request 2: window shown' 20
+wait_line "$UILOG" 'request 2: window shown' 20
 XID=$(xid_of 2)
 shot dark "$XID"
 cp "$W/dark.png" "$CABLE_BUILD_DIR/artifacts/ui-screenshot-dark.png" 2>/dev/null
@@ -155,7 +160,7 @@ gdbus call --session -d org.cablebridge.Bridge1 -o /org/cablebridge/Bridge \
 wait "$REQ_PID"
 [ "$(cat "$W/dark.status")" = 27 ] && ok "client got CTAP2_ERR_OPERATION_DENIED (0x27)" ||
 	bad "client got '$(cat "$W/dark.status")'"
-wait_line "$W/ui.log" 'request 2: window closed' 10 && ok "window closed after the cancel"
+wait_line "$UILOG" 'request 2: window closed' 10 && ok "window closed after the cancel"
 sleep 0.3
 window_listed && bad "window still listed" || ok "window gone from the X server"
 
@@ -163,20 +168,20 @@ window_listed && bad "window still listed" || ok "window gone from the X server"
 if command -v xdotool >/dev/null; then
 	CUR=3
 	request click
-	wait_line "$W/ui.log" 'request 3: QR drawn at' 20
+	wait_line "$UILOG" 'request 3: QR drawn at' 20
 	XID=$(xid_of 3)
-	read -r bx by bw bh <<<"$(sed -n 's/.*request 3: QR drawn.*Cancel button at \([0-9]*\),\([0-9]*\) size \([0-9]*\)x\([0-9]*\).*/\1 \2 \3 \4/p' "$W/ui.log")"
+	read -r bx by bw bh <<<"$(sed -n 's/.*request 3: QR drawn.*Cancel button at \([0-9]*\),\([0-9]*\) size \([0-9]*\)x\([0-9]*\).*/\1 \2 \3 \4/p' "$UILOG")"
 	xdotool mousemove --window "$((XID))" $((bx + bw / 2)) $((by + bh / 2)) click 1
 	wait "$REQ_PID"
 	[ "$(cat "$W/click.status")" = 27 ] && ok "Cancel button: client got CTAP2_ERR_OPERATION_DENIED (0x27)" ||
 		bad "Cancel button: client got '$(cat "$W/click.status")'"
 	grep -q 'request 3 cancelled over D-Bus' "$W/bridged.log" && ok "the button called Cancel on the bridge" || bad "no D-Bus cancel in the daemon log"
-	wait_line "$W/ui.log" 'request 3: window closed' 10 && ok "window closed after the button"
+	wait_line "$UILOG" 'request 3: window closed' 10 && ok "window closed after the button"
 else
 	echo "skip: xdotool not installed: the Cancel button is not clicked (scripts/setup.sh installs it)"
 fi
 
 kill -TERM "$BRIDGE_PID"
 wait "$BRIDGE_PID" && ok "daemon: clean exit" || bad "daemon exit $?"
-[ "$FAILS" = 0 ] || { echo "--- ui.log:" >&2; cat "$W/ui.log" >&2; echo "$FAILS failure(s)" >&2; exit 1; }
+[ "$FAILS" = 0 ] || { echo "--- ui logs:" >&2; cat "$W"/ui*.log >&2; echo "$FAILS failure(s)" >&2; exit 1; }
 echo "all passed"

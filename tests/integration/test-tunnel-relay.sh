@@ -160,4 +160,15 @@ MS=$(((T1 - T0) / 1000000))
 [ "$MS" -ge 700 ] && [ "$MS" -lt 6000 ] && ok "deadline honoured (${MS} ms)" || fail "deadline took ${MS} ms"
 expect_line "$WORK/E.err" 'drain deadline reached' "deadline logged"
 
+# SIGTERM still drains when the parent left it ignored (nohup, job runners).
+(trap '' TERM; exec "$TUNNELD" --listen 127.0.0.1:0 >"$WORK/ign.out" 2>"$WORK/ign.err") &
+IGN=$!
+PIDS+=("$IGN")
+wait_file "$WORK/ign.out" '^listening '
+kill -TERM "$IGN"
+rc=0
+timeout 5 tail --pid="$IGN" -f /dev/null || rc=124
+wait "$IGN" || rc=$?
+[ "$rc" -eq 0 ] && ok "SIGTERM handled even when inherited as ignored" || fail "ignored SIGTERM: status $rc"
+
 finish

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib-unix.h>
 #include <gtk/gtk.h>
+#include <unistd.h>
 #ifdef GDK_WINDOWING_X11
 #include <gdk/x11/gdkx.h>
 #endif
@@ -571,7 +573,18 @@ on_startup(GApplication *app, gpointer data)
 	    g_variant_new("(ss)", "org.freedesktop.appearance", "color-scheme"), G_VARIANT_TYPE("(v)"),
 	    G_DBUS_CALL_FLAGS_NONE, 2000, NULL, on_portal_read, NULL);
 	idle_check(ui);
-	logmsg("listening for cable-bridged requests");
+	logmsg("listening for cable-bridged requests (pid %ld)", (long)getpid());
+}
+
+static gboolean
+on_sigterm(gpointer data)
+{
+	struct ui *ui = data;
+
+	logmsg("stopping (SIGTERM)");
+	close_all(ui, "the window program is stopping");
+	g_application_quit(G_APPLICATION(ui->app));
+	return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -640,6 +653,8 @@ main(int argc, char **argv)
 #endif
 	g_signal_connect(ui.app, "startup", G_CALLBACK(on_startup), &ui);
 	g_signal_connect(ui.app, "activate", G_CALLBACK(on_activate), &ui);
+	g_unix_signal_add(SIGTERM, on_sigterm, &ui);
+	g_unix_signal_add(SIGINT, on_sigterm, &ui);
 	code = g_application_run(G_APPLICATION(ui.app), 1, args);
 	if (ui.idle_src != 0)
 		g_source_remove(ui.idle_src);
