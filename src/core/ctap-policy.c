@@ -348,6 +348,13 @@ write_map_sorted(struct cable_cbw *w, const cbor_item_t *m, int depth, int64_t s
 
 		if (cable_cbor_get_int(pairs[i].key, &kv) == 0 && (kv == skip1 || kv == skip2))
 			continue;
+		/* CTAP maps are keyed by integers or text: any other key is not forwarded (found by
+		 * fuzz-ctap-policy: an array key went to the phone, outside canonical CTAP CBOR). */
+		if (!cbor_isa_uint(pairs[i].key) && !cbor_isa_negint(pairs[i].key) &&
+		    !cbor_isa_string(pairs[i].key)) {
+			w->err = CABLE_ERR_CBOR;
+			goto out;
+		}
 		if (cable_cbor_encode(pairs[i].key, &keys[k].buf, &keys[k].len) != 0) {
 			w->err = CABLE_ERR_NOMEM;
 			goto out;
@@ -561,7 +568,7 @@ decide_make_credential(struct cable_ctap_policy *p, const cbor_item_t *m,
 	d->action = CABLE_CTAP_ACTION_FORWARD;
 	d->kind = CABLE_CTAP_KIND_REAL;
 	if ((r = forward_request(CABLE_CTAP_MAKE_CREDENTIAL, m, 5, 8, &d->out, &d->out_len)) == CABLE_ERR_CBOR)
-		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_CBOR); /* duplicate keys */
+		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_CBOR); /* duplicate or odd keys */
 	return r;
 }
 
@@ -588,7 +595,7 @@ decide_get_assertion(struct cable_ctap_policy *p, uint64_t now, const cbor_item_
 	d->action = CABLE_CTAP_ACTION_FORWARD;
 	d->kind = CABLE_CTAP_KIND_REAL;
 	if ((r = forward_request(CABLE_CTAP_GET_ASSERTION, m, 3, 6, &d->out, &d->out_len)) == CABLE_ERR_CBOR)
-		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_CBOR); /* duplicate keys */
+		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_CBOR); /* duplicate or odd keys */
 	return r;
 }
 

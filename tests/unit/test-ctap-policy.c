@@ -431,7 +431,22 @@ test_forward_canonical(void **state)
 	static const uint8_t dup[] = { 0x02, 0xa3, 0x01, 0x63, 'a', '.', 'b', 0x02, 0x41, 0x00, 0x01,
 		0x63, 'a', '.', 'b' };
 
+	/* {1: "a.b", 2: h'00', [0]: 1}: an array as a key cannot be forwarded (found by fuzzing) */
+	static const uint8_t odd[] = { 0x02, 0xa3, 0x01, 0x63, 'a', '.', 'b', 0x02, 0x41, 0x00, 0x81,
+		0x00, 0x01 };
+	/* {1: "a.b", 2: h'00', 5: {"up": true, [0]: 1}}: nor in a nested map */
+	static const uint8_t odd2[] = { 0x02, 0xa3, 0x01, 0x63, 'a', '.', 'b', 0x02, 0x41, 0x00, 0x05,
+		0xa2, 0x62, 'u', 'p', 0xf5, 0x81, 0x00, 0x01 };
+
 	(void)state;
+	assert_int_equal(cable_ctap_policy_decide(p, 0, odd, sizeof(odd), &d), 0);
+	assert_int_equal(d.action, CABLE_CTAP_ACTION_LOCAL);
+	assert_int_equal(d.out[0], CABLE_CTAP_INVALID_CBOR);
+	cable_ctap_decision_clear(&d);
+	assert_int_equal(cable_ctap_policy_decide(p, 0, odd2, sizeof(odd2), &d), 0);
+	assert_int_equal(d.action, CABLE_CTAP_ACTION_LOCAL);
+	assert_true(d.out_len == 1 && d.out[0] != 0);
+	cable_ctap_decision_clear(&d);
 	assert_int_equal(cable_ctap_policy_decide(p, 0, req, sizeof(req), &d), 0);
 	assert_int_equal(d.action, CABLE_CTAP_ACTION_FORWARD);
 	assert_int_equal(d.out_len, sizeof(want));
