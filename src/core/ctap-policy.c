@@ -289,14 +289,42 @@ check_list(const cbor_item_t *list, size_t *n)
 	return 0;
 }
 
-/* Writes an item as it came (libcbor writes shortest forms, so canonical input stays canonical). */
+/*
+ * One scalar item, encoded canonically. libcbor keeps the width an integer came in (a client may
+ * send 0x19 0x00 0x00 for 0), so integers are re-encoded in shortest form here (found by the fuzz
+ * campaign: non-shortest integers reached the phone); strings are written with shortest heads.
+ */
+static int
+encode_scalar(const cbor_item_t *item, uint8_t **buf, size_t *len)
+{
+	struct cable_cbw w;
+	uint64_t v;
+
+	if (!cbor_isa_uint(item) && !cbor_isa_negint(item))
+		return cable_cbor_encode(item, buf, len);
+	v = cbor_get_int(item);
+	cable_cbw_init(&w, 16);
+	if (cbor_isa_uint(item))
+		cable_cbw_uint(&w, v);
+	else if (v <= (uint64_t)INT64_MAX)
+		cable_cbw_int(&w, -1 - (int64_t)v);
+	else { /* beyond int64: the 8-byte form is already the shortest */
+		uint8_t raw[9] = {0x3b};
+		for (int i = 0; i < 8; i++)
+			raw[1 + i] = (uint8_t)(v >> (56 - 8 * i));
+		cable_cbw_raw(&w, raw, sizeof(raw));
+	}
+	return cable_cbw_finish(&w, buf, len);
+}
+
+/* Writes a scalar item canonically (see encode_scalar). */
 static void
 write_item(struct cable_cbw *w, const cbor_item_t *item)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
 
-	if (cable_cbor_encode(item, &buf, &len) != 0) {
+	if (encode_scalar(item, &buf, &len) != 0) {
 		if (w->err == 0)
 			w->err = CABLE_ERR_NOMEM;
 		return;
@@ -355,7 +383,7 @@ write_map_sorted(struct cable_cbw *w, const cbor_item_t *m, int depth, int64_t s
 			w->err = CABLE_ERR_CBOR;
 			goto out;
 		}
-		if (cable_cbor_encode(pairs[i].key, &keys[k].buf, &keys[k].len) != 0) {
+		if (encode_scalar(pairs[i].key, &keys[k].buf, &keys[k].len) != 0) {
 			w->err = CABLE_ERR_NOMEM;
 			goto out;
 		}

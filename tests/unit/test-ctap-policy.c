@@ -438,7 +438,25 @@ test_forward_canonical(void **state)
 	static const uint8_t odd2[] = { 0x02, 0xa3, 0x01, 0x63, 'a', '.', 'b', 0x02, 0x41, 0x00, 0x05,
 		0xa2, 0x62, 'u', 'p', 0xf5, 0x81, 0x00, 0x01 };
 
+	/* {1: "a.b", 2: h'00', 0x19 0x0005: {"up": true}}: a non-shortest key is written shortest */
+	static const uint8_t wide[] = { 0x02, 0xa3, 0x01, 0x63, 'a', '.', 'b', 0x02, 0x41, 0x00, 0x19,
+		0x00, 0x05, 0xa1, 0x62, 'u', 'p', 0xf5 };
+	static const uint8_t wide_want[] = { 0x02, 0xa3, 0x01, 0x63, 'a', '.', 'b', 0x02, 0x41, 0x00,
+		0x05, 0xa1, 0x62, 'u', 'p', 0xf5 };
+	/* {1: "a.b", 2: h'00', 5: {}, 0x19 0x0005: {}}: the same key twice once written shortest */
+	static const uint8_t wide_dup[] = { 0x02, 0xa4, 0x01, 0x63, 'a', '.', 'b', 0x02, 0x41, 0x00,
+		0x05, 0xa0, 0x19, 0x00, 0x05, 0xa0 };
+
 	(void)state;
+	assert_int_equal(cable_ctap_policy_decide(p, 0, wide, sizeof(wide), &d), 0);
+	assert_int_equal(d.action, CABLE_CTAP_ACTION_FORWARD);
+	assert_int_equal(d.out_len, sizeof(wide_want));
+	assert_memory_equal(d.out, wide_want, sizeof(wide_want));
+	cable_ctap_decision_clear(&d);
+	assert_int_equal(cable_ctap_policy_decide(p, 0, wide_dup, sizeof(wide_dup), &d), 0);
+	assert_int_equal(d.action, CABLE_CTAP_ACTION_LOCAL);
+	assert_int_equal(d.out[0], CABLE_CTAP_INVALID_CBOR);
+	cable_ctap_decision_clear(&d);
 	assert_int_equal(cable_ctap_policy_decide(p, 0, odd, sizeof(odd), &d), 0);
 	assert_int_equal(d.action, CABLE_CTAP_ACTION_LOCAL);
 	assert_int_equal(d.out[0], CABLE_CTAP_INVALID_CBOR);
