@@ -2,18 +2,12 @@
 #include "bt-common.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cable/error.h"
-
-/* Upper bound on messages handled per wake-up before yielding to the loop. */
-#define BT_PROCESS_BUDGET 256
 
 void
 bt_debug(const char *fmt, ...)
@@ -49,7 +43,6 @@ bt_base_init(struct bt_base *b, const struct bt_base_ops *ops, struct cable_loop
 	memset(b, 0, sizeof(*b));
 	b->ops = ops;
 	b->loop = loop;
-	b->deadline = UINT64_MAX;
 	b->state = BT_NEW;
 	b->timeout_usec = CABLE_BT_DEFAULT_TIMEOUT_USEC;
 	if (opts != NULL) {
@@ -66,44 +59,10 @@ bt_base_active(const struct bt_base *b)
 	return !b->dead && (b->state == BT_STARTING || b->state == BT_RUNNING);
 }
 
-static uint64_t
-mono_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void bt_dispatch(struct bt_base *b);
-
-static void
-on_fd(void *arg, int fd, uint32_t revents)
-{
-	(void)fd;
-	(void)revents;
-	bt_dispatch(arg);
-}
-
-static void
-on_timer(void *arg)
-{
-	struct bt_base *b = arg;
-
-	/* A fired timer is still ours to free (loop.h); timer_del inside its callback is allowed. */
-	b->loop->ops->timer_del(&b->timer);
-	b->deadline = UINT64_MAX;
-	bt_dispatch(b);
-}
-
 static void
 bt_close_now(struct bt_base *b)
 {
-	if (b->loop != NULL) {
-		b->loop->ops->fd_del(&b->watch);
-		b->loop->ops->timer_del(&b->timer);
-	}
-	b->deadline = UINT64_MAX;
+	cable_bus_loop_free(&b->bl);
 	if (b->bus != NULL) {
 		/* Pushes out StopDiscovery/UnregisterAdvertisement before the socket closes. */
 		b->bus = sd_bus_flush_close_unref(b->bus);
@@ -114,78 +73,44 @@ bt_close_now(struct bt_base *b)
 void
 bt_base_rearm(struct bt_base *b)
 {
-	uint64_t t = UINT64_MAX, now;
-	uint32_t ev = 0;
-	int e;
-
-	if (b->bus == NULL || b->depth > 0 || b->closing)
+	if (b->bus == NULL || b->closing)
 		return;
-	e = sd_bus_get_events(b->bus);
-	if (e < 0) {
-		bt_set_detail(b, "system bus connection lost: %s", strerror(-e));
-		bt_base_fail(b, CABLE_ERR_BT_BUS);
-		return;
-	}
-	if (e & POLLIN)
-		ev |= CABLE_LOOP_IN;
-	if (e & POLLOUT)
-		ev |= CABLE_LOOP_OUT;
-	if (b->watch != NULL && ev != b->events) {
-		if (b->loop->ops->fd_set_events(b->watch, ev) == 0)
-			b->events = ev;
-	}
-	if (sd_bus_get_timeout(b->bus, &t) < 0)
-		t = UINT64_MAX;
-	if (t == b->deadline)
-		return;
-	b->loop->ops->timer_del(&b->timer);
-	b->deadline = UINT64_MAX;
-	if (t == UINT64_MAX)
-		return;
-	now = mono_usec();
-	if (b->loop->ops->timer_add(b->loop, t > now ? t - now : 0, on_timer, b, &b->timer) == 0)
-		b->deadline = t;
+	cable_bus_loop_rearm(b->bl);
 }
 
+/* After each dispatch, once sd_bus_process has returned: the closing and freeing handlers asked for. */
 static void
-bt_dispatch(struct bt_base *b)
+bt_after_dispatch(void *arg)
 {
-	int r = 0, n;
+	struct bt_base *b = arg;
 
-	if (b->bus == NULL)
-		return;
-	b->depth++;
-	for (n = 0; n < BT_PROCESS_BUDGET; n++) {
-		r = sd_bus_process(b->bus, NULL);
-		if (r <= 0 || b->dead || b->closing)
-			break;
-	}
-	b->depth--;
 	if (b->dead) {
 		bt_close_now(b);
 		b->ops->destroy(b);
 		return;
 	}
-	if (b->closing) {
+	if (b->closing)
 		bt_close_now(b);
-		return;
-	}
-	if (r < 0) {
-		bt_set_detail(b, "system bus connection lost: %s", strerror(-r));
-		bt_base_fail(b, CABLE_ERR_BT_BUS);
-		return;
-	}
-	bt_base_rearm(b);
-	/* Budget used up with work left: sd_bus_get_timeout() is 0, so the timer fires at once. */
+}
+
+static void
+bt_bus_lost(void *arg, int err)
+{
+	struct bt_base *b = arg;
+
+	bt_set_detail(b, "system bus connection lost: %s", strerror(-err));
+	bt_base_fail(b, CABLE_ERR_BT_BUS);
 }
 
 void
 bt_base_close(struct bt_base *b)
 {
-	if (b->depth > 0)
+	if (cable_bus_loop_dispatching(b->bl)) {
 		b->closing = true;
-	else
+		cable_bus_loop_yield(b->bl);
+	} else {
 		bt_close_now(b);
+	}
 }
 
 void
@@ -209,8 +134,9 @@ bt_base_free(struct bt_base *b)
 	if (b->bus != NULL && b->state != BT_STOPPED && b->ops->release != NULL)
 		b->ops->release(b);
 	b->state = BT_STOPPED;
-	if (b->depth > 0) {
+	if (cable_bus_loop_dispatching(b->bl)) {
 		b->dead = true;
+		cable_bus_loop_yield(b->bl);
 		return;
 	}
 	bt_close_now(b);
@@ -403,12 +329,11 @@ bt_base_open(struct bt_base *b)
 		bt_set_detail(b, "system bus has no fd: %s", strerror(-fd));
 		goto fail;
 	}
-	if (b->loop->ops->fd_add(b->loop, fd, CABLE_LOOP_IN | CABLE_LOOP_OUT, on_fd, b,
-	    &b->watch) != 0) {
+	if (cable_bus_loop_attach(b->loop, b->bus, bt_bus_lost, b, &b->bl) != 0) {
 		bt_set_detail(b, "event loop refused the bus fd");
 		goto fail;
 	}
-	b->events = CABLE_LOOP_IN | CABLE_LOOP_OUT;
+	cable_bus_loop_set_after(b->bl, bt_after_dispatch);
 	/* Installed before the first call to BlueZ, so nothing between them can be missed. */
 	/* arg0 keeps other clients' comings and goings on the system bus from waking us. */
 	if (sd_bus_add_match_async(b->bus, NULL,

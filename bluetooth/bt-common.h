@@ -8,6 +8,7 @@
 #include <systemd/sd-bus.h>
 
 #include "cable/bluetooth.h"
+#include "cable/bus-loop.h"
 #include "cable/loop.h"
 
 #define BT_SERVICE "org.bluez"
@@ -35,11 +36,7 @@ struct bt_base {
 	const struct bt_base_ops *ops;
 	struct cable_loop *loop;
 	sd_bus *bus;
-	struct cable_loop_fd *watch;
-	struct cable_loop_timer *timer;
-	uint64_t deadline; /* of the armed timer, UINT64_MAX = none */
-	uint32_t events;   /* currently watched */
-	int depth;         /* > 0 while inside sd_bus_process */
+	struct cable_bus_loop *bl; /* the bus in the loop (include/cable/bus-loop.h) */
 	bool dead;         /* free requested while dispatching */
 	bool closing;      /* connection to be closed once dispatch returns */
 	enum bt_state state;

@@ -277,13 +277,16 @@ connection_error(struct cable_tunnel *t, struct lws *wsi, const char *why)
 			return;
 		}
 		if (loc[0] == '/') {
-			tg = t->tgt;
-			if ((size_t)n >= sizeof(tg.path)) {
-				finish(t, CABLE_ERR_TUNNEL_URL);
-				return;
-			}
-			memcpy(tg.path, loc, (size_t)n + 1);
-		} else if ((r = cable_tunnel_target_parse(loc, &tg)) != 0) {
+			/* Relative: same scheme and authority; parsed like any URL (it is untrusted). */
+			char abs[sizeof(loc) + CABLE_TUNNEL_URL_PART_MAX + 8];
+
+			snprintf(abs, sizeof(abs), "%s://%s%s", t->tgt.tls ? "wss" : "ws", t->tgt.hostport,
+			    loc);
+			r = cable_tunnel_target_parse(abs, &tg);
+		} else {
+			r = cable_tunnel_target_parse(loc, &tg);
+		}
+		if (r != 0) {
 			finish(t, r);
 			return;
 		}

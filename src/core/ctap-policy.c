@@ -289,42 +289,24 @@ check_list(const cbor_item_t *list, size_t *n)
 	return 0;
 }
 
-/*
- * One scalar item, encoded canonically. libcbor keeps the width an integer came in (a client may
- * send 0x19 0x00 0x00 for 0), so integers are re-encoded in shortest form here (found by the fuzz
- * campaign: non-shortest integers reached the phone); strings are written with shortest heads.
- */
-static int
-encode_scalar(const cbor_item_t *item, uint8_t **buf, size_t *len)
-{
-	struct cable_cbw w;
-	uint64_t v;
-
-	if (!cbor_isa_uint(item) && !cbor_isa_negint(item))
-		return cable_cbor_encode(item, buf, len);
-	v = cbor_get_int(item);
-	cable_cbw_init(&w, 16);
-	if (cbor_isa_uint(item))
-		cable_cbw_uint(&w, v);
-	else if (v <= (uint64_t)INT64_MAX)
-		cable_cbw_int(&w, -1 - (int64_t)v);
-	else { /* beyond int64: the 8-byte form is already the shortest */
-		uint8_t raw[9] = {0x3b};
-		for (int i = 0; i < 8; i++)
-			raw[1 + i] = (uint8_t)(v >> (56 - 8 * i));
-		cable_cbw_raw(&w, raw, sizeof(raw));
-	}
-	return cable_cbw_finish(&w, buf, len);
-}
-
-/* Writes a scalar item canonically (see encode_scalar). */
+/* Writes an item as it came (libcbor writes shortest forms, so canonical input stays canonical). */
 static void
 write_item(struct cable_cbw *w, const cbor_item_t *item)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
+	int64_t v;
 
-	if (encode_scalar(item, &buf, &len) != 0) {
+	/* libcbor keeps an integer's width as read; requests need not be canonical, ours must be. */
+	if (cbor_isa_uint(item) && cbor_int_get_width(item) == CBOR_INT_64) {
+		cable_cbw_uint(w, cbor_get_uint64(item));
+		return;
+	}
+	if ((cbor_isa_uint(item) || cbor_isa_negint(item)) && cable_cbor_get_int(item, &v) == 0) {
+		cable_cbw_int(w, v);
+		return;
+	}
+	if (cable_cbor_encode(item, &buf, &len) != 0) {
 		if (w->err == 0)
 			w->err = CABLE_ERR_NOMEM;
 		return;
@@ -376,16 +358,21 @@ write_map_sorted(struct cable_cbw *w, const cbor_item_t *m, int depth, int64_t s
 
 		if (cable_cbor_get_int(pairs[i].key, &kv) == 0 && (kv == skip1 || kv == skip2))
 			continue;
-		/* CTAP maps are keyed by integers or text: any other key is not forwarded (found by
-		 * fuzz-ctap-policy: an array key went to the phone, outside canonical CTAP CBOR). */
+		/* CTAP maps have integer or text keys; anything else is not a request. */
 		if (!cbor_isa_uint(pairs[i].key) && !cbor_isa_negint(pairs[i].key) &&
 		    !cbor_isa_string(pairs[i].key)) {
 			w->err = CABLE_ERR_CBOR;
 			goto out;
 		}
-		if (encode_scalar(pairs[i].key, &keys[k].buf, &keys[k].len) != 0) {
-			w->err = CABLE_ERR_NOMEM;
-			goto out;
+		{
+			struct cable_cbw kw;
+
+			cable_cbw_init(&kw, 0);
+			write_item(&kw, pairs[i].key);
+			if (cable_cbw_finish(&kw, &keys[k].buf, &keys[k].len) != 0) {
+				w->err = CABLE_ERR_NOMEM;
+				goto out;
+			}
 		}
 		keys[k++].idx = i;
 	}
@@ -596,7 +583,7 @@ decide_make_credential(struct cable_ctap_policy *p, const cbor_item_t *m,
 	d->action = CABLE_CTAP_ACTION_FORWARD;
 	d->kind = CABLE_CTAP_KIND_REAL;
 	if ((r = forward_request(CABLE_CTAP_MAKE_CREDENTIAL, m, 5, 8, &d->out, &d->out_len)) == CABLE_ERR_CBOR)
-		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_CBOR); /* duplicate or odd keys */
+		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_CBOR); /* keys */
 	return r;
 }
 
@@ -623,7 +610,7 @@ decide_get_assertion(struct cable_ctap_policy *p, uint64_t now, const cbor_item_
 	d->action = CABLE_CTAP_ACTION_FORWARD;
 	d->kind = CABLE_CTAP_KIND_REAL;
 	if ((r = forward_request(CABLE_CTAP_GET_ASSERTION, m, 3, 6, &d->out, &d->out_len)) == CABLE_ERR_CBOR)
-		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_CBOR); /* duplicate or odd keys */
+		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_CBOR); /* keys */
 	return r;
 }
 

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "cable/cable.h"
 #include "cable/ctap-policy.h"
 #include "cable/ctaphid.h"
 #include "cable/env.h"
@@ -18,6 +20,7 @@
 #include "cable/loop-lws.h"
 #include "cable/session-io.h"
 #include "cable/uhid.h"
+#include "bridge-dbus.h"
 #include "qr-present.h"
 
 #define EXIT_USAGE 2
@@ -36,6 +39,8 @@ struct sess {
 	size_t fwd_len;
 	char rp_id[256];
 	uint64_t t0;
+	uint64_t bus_id;           /* the request on D-Bus (bridge-dbus.h), 0 when none */
+	const char *cancel_reason; /* why it was cancelled, for D-Bus */
 };
 
 struct bridge {
@@ -46,6 +51,7 @@ struct bridge {
 	struct cable_session_io_real *io;
 	struct cable_session_io_real_config io_cfg;
 	struct qr_presenter *qr;
+	struct bridge_dbus *dbus; /* NULL without a session bus */
 	struct sess *qr_owner;
 	struct sess *cur, *lingering;
 	/* A touch request (selection or dummy) waiting for the local user. */
@@ -53,6 +59,8 @@ struct bridge {
 	enum cable_ctap_kind touch_kind;
 	struct cable_loop_timer *touch_timer;
 	enum select_mode select;
+	const char *select_command; /* asks the person; exit 0 = use the phone */
+	pid_t select_pid;
 	uint32_t select_timeout_s;
 	uint32_t timeout_s;
 	bool stopping;
@@ -114,6 +122,7 @@ sess_free(struct sess **sp)
 
 	if (s == NULL)
 		return;
+	bridge_dbus_request_abandon(s->b->dbus, &s->bus_id, "the bridge stopped");
 	if (s->b->qr_owner == s) {
 		qr_presenter_withdraw(s->b->qr);
 		s->b->qr_owner = NULL;
@@ -189,6 +198,7 @@ on_sess_event(void *arg, const struct cable_initiator_event *ev)
 	const uint8_t *gi;
 	size_t gi_len;
 
+	bridge_dbus_session_event(b->dbus, &s->bus_id, s->rp_id, s->fwd[0], ev, s->cancel_reason);
 	switch (ev->type) {
 	case CABLE_INITIATOR_EV_QR:
 		if (qr_presenter_show(b->qr, ev->url) != 0)
@@ -202,11 +212,12 @@ on_sess_event(void *arg, const struct cable_initiator_event *ev)
 	case CABLE_INITIATOR_EV_CONNECTED:
 		withdraw_for(s);
 		logmsg("connected to the phone");
+		break;
+	case CABLE_INITIATOR_EV_WAITING:
+		/* The post-handshake message has come: what the phone supports refines our getInfo. */
 		if (cable_initiator_getinfo(s->in, &gi, &gi_len) == 0 &&
 		    cable_ctap_policy_refine(b->policy, gi, gi_len) != 0)
 			logmsg("the phone's getInfo is malformed; keeping ours");
-		break;
-	case CABLE_INITIATOR_EV_WAITING:
 		if (s->req != 0)
 			(void)cable_hid_key_set_status(b->key, s->req, CABLE_CTAPHID_STATUS_UPNEEDED);
 		logmsg("request sent; waiting for the person to confirm on the phone");
@@ -303,6 +314,10 @@ touch_end(struct bridge *b, bool approved, bool timed_out)
 
 	b->loop->ops->timer_del(&b->touch_timer);
 	b->touch_req = 0;
+	if (b->select_pid > 0) {
+		(void)kill(-b->select_pid, SIGTERM);
+		b->select_pid = 0;
+	}
 	if (req == 0)
 		return;
 	respond_status(b, req, cable_ctap_policy_touch_answer(b->touch_kind, approved, timed_out));
@@ -333,6 +348,12 @@ start_touch(struct bridge *b, uint64_t req, enum cable_ctap_kind kind)
 		touch_end(b, false, true);
 		return;
 	}
+	if (b->select_command != NULL &&
+	    (b->select_pid = hook_spawn(b->select_command, "CABLE_TOUCH_KIND", cable_ctap_kind_name(kind))) > 0) {
+		logmsg("%s request: asking with --select-command", cable_ctap_kind_name(kind));
+		return;
+	}
+	b->select_pid = 0;
 	logmsg("%s request: to use the phone, send SIGUSR1 (systemctl --user kill -s USR1 "
 	    "cable-bridged); SIGUSR2 declines", cable_ctap_kind_name(kind));
 }
@@ -387,12 +408,13 @@ on_hid_event(void *arg, const struct cable_ctaphid_event *ev)
 		/* The machine has answered the client already (0x2D on CANCEL, 0x2F on timeout). */
 		if (ev->request == b->touch_req) {
 			b->touch_req = 0;
-			b->loop->ops->timer_del(&b->touch_timer);
+			touch_end(b, false, false); /* stops the timer and the select command; no answer */
 			logmsg("%s request cancelled by the client", cable_ctap_kind_name(b->touch_kind));
 		}
 		if (b->cur != NULL && b->cur->req == ev->request) {
 			logmsg("request cancelled by the client: ending the session");
 			b->cur->req = 0;
+			b->cur->cancel_reason = "cancelled by the client";
 			cable_initiator_cancel(b->cur->in);
 		}
 		break;
@@ -426,6 +448,23 @@ on_hid_state(void *arg, enum cable_hid_state state)
 
 /* ---- signals --------------------------------------------------------------------------------- */
 
+/* Children (QR hook, select command) that exited; the select command's status is the answer. */
+static void
+reap(struct bridge *b)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		qr_presenter_child_exited(b->qr, pid);
+		if (pid == b->select_pid) {
+			b->select_pid = 0;
+			if (b->touch_req != 0)
+				touch_end(b, WIFEXITED(status) && WEXITSTATUS(status) == 0, false);
+		}
+	}
+}
+
 static void
 on_signal(void *arg, int signo)
 {
@@ -438,7 +477,7 @@ on_signal(void *arg, int signo)
 			touch_end(b, signo == SIGUSR1, false);
 		break;
 	case SIGCHLD:
-		qr_presenter_reap(b->qr);
+		reap(b);
 		break;
 	default:
 		if (b->stopping)
@@ -446,8 +485,10 @@ on_signal(void *arg, int signo)
 		logmsg("stopping (signal %d)", signo);
 		b->stopping = true;
 		touch_end(b, false, false);
-		if (b->cur != NULL)
+		if (b->cur != NULL) {
+			b->cur->cancel_reason = "the bridge is stopping";
 			cable_initiator_cancel(b->cur->in);
+		}
 		if (b->lingering != NULL)
 			cable_initiator_cancel(b->lingering->in);
 		if (b->cur == NULL && b->lingering == NULL) {
@@ -457,6 +498,27 @@ on_signal(void *arg, int signo)
 		(void)b->loop->ops->timer_add(b->loop, STOP_GRACE_USEC, on_stop_timer, b, &b->stop_timer);
 		break;
 	}
+}
+
+/* ---- D-Bus --------------------------------------------------------------------------------- */
+
+/* Cancel(id) over D-Bus: the client is told OPERATION_DENIED, as when a person declines on a key. */
+static int
+on_dbus_cancel(void *arg, uint64_t id)
+{
+	struct bridge *b = arg;
+	struct sess *s = b->cur != NULL && b->cur->bus_id == id ? b->cur :
+	    b->lingering != NULL && b->lingering->bus_id == id ? b->lingering : NULL;
+
+	if (s == NULL)
+		return CABLE_ERR_STATE;
+	if (s->req != 0) {
+		respond_status(b, s->req, CABLE_CTAP_OPERATION_DENIED);
+		s->req = 0;
+	}
+	s->cancel_reason = "cancelled over D-Bus";
+	cable_initiator_cancel(s->in);
+	return 0;
 }
 
 /* ---- main ------------------------------------------------------------------------------------ */
@@ -478,8 +540,12 @@ usage(FILE *f)
 	      "                         (default $XDG_RUNTIME_DIR/cable-bridge)\n"
 	      "  --select MODE          touch/selection requests: signal (default: wait for SIGUSR1\n"
 	      "                         to pick the phone, SIGUSR2 to decline), auto, deny\n"
+	      "  --select-command CMD   ask the person with CMD (sh -c; exit 0 = use the phone,\n"
+	      "                         anything else declines; SIGTERM when the request ends)\n"
 	      "  --select-timeout SEC   how long a touch request waits (default 30)\n"
 	      "  --timeout SEC          a hybrid session's limit (default 120)\n"
+	      "  --no-dbus              no org.cablebridge.Bridge1 interface on the session bus\n"
+	      "  --no-ui                do not start the QR window (org.cablebridge.BridgeUI)\n"
 	      "  --help\n",
 	    f);
 }
@@ -501,7 +567,8 @@ parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 int
 main(int argc, char **argv)
 {
-	enum { O_FG = 256, O_HID, O_SERVER, O_CA, O_ADAPTER, O_QRCMD, O_QRDIR, O_SELECT, O_SELTO, O_TIMEOUT };
+	enum { O_FG = 256, O_HID, O_SERVER, O_CA, O_ADAPTER, O_QRCMD, O_QRDIR, O_SELECT, O_SELTO, O_TIMEOUT,
+		O_NODBUS, O_NOUI, O_SELCMD };
 	static const struct option opts[] = {
 		{"foreground", no_argument, NULL, O_FG},
 		{"hid", required_argument, NULL, O_HID},
@@ -512,7 +579,10 @@ main(int argc, char **argv)
 		{"qr-dir", required_argument, NULL, O_QRDIR},
 		{"select", required_argument, NULL, O_SELECT},
 		{"select-timeout", required_argument, NULL, O_SELTO},
+		{"select-command", required_argument, NULL, O_SELCMD},
 		{"timeout", required_argument, NULL, O_TIMEOUT},
+		{"no-dbus", no_argument, NULL, O_NODBUS},
+		{"no-ui", no_argument, NULL, O_NOUI},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -520,6 +590,9 @@ main(int argc, char **argv)
 	struct cable_ctaphid_config hcfg;
 	struct cable_ctap_policy_config pcfg;
 	struct qr_presenter_config qcfg;
+	struct bridge_dbus_config dcfg;
+	bool use_dbus = true, use_ui = true;
+	char why[256];
 	const char *hid = "uhid";
 	char qr_dir[4096];
 	uint8_t rnd[4];
@@ -557,6 +630,7 @@ main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case O_SELCMD: b.select_command = optarg; break;
 		case O_SELTO:
 			if (!parse_u32(optarg, 1, 600, &b.select_timeout_s)) {
 				fprintf(stderr, "cable-bridged: --select-timeout must be 1..600 seconds\n");
@@ -569,6 +643,8 @@ main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case O_NODBUS: use_dbus = false; break;
+		case O_NOUI: use_ui = false; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -629,6 +705,18 @@ main(int argc, char **argv)
 			logmsg("/dev/uhid needs privilege: see cable-uhid-helper in docs/cable-bridged.md");
 		goto out;
 	}
+	if (use_dbus) {
+		memset(&dcfg, 0, sizeof(dcfg));
+		dcfg.loop = b.loop;
+		dcfg.version = cable_version();
+		dcfg.ui_name = use_ui ? BRIDGE_DBUS_UI_NAME : NULL;
+		dcfg.cancel = on_dbus_cancel;
+		dcfg.arg = &b;
+		if (bridge_dbus_open(&dcfg, &b.dbus, why, sizeof(why)) != 0)
+			logmsg("%s: no D-Bus interface; QR codes go to the QR files and the hook", why);
+		else
+			logmsg("on the session bus as %s", BRIDGE_DBUS_NAME);
+	}
 	logmsg("running: HID %s, QR codes in %s%s%s", hid, qcfg.dir != NULL ? qcfg.dir : "(no directory)",
 	    qcfg.command != NULL ? ", hook " : "", qcfg.command != NULL ? qcfg.command : "");
 	if ((r = cable_loop_lws_run(b.loop)) != 0) {
@@ -645,6 +733,7 @@ out:
 	sess_free(&b.lingering);
 	cable_hid_transport_free(&b.transport);
 	cable_hid_key_free(&b.key);
+	bridge_dbus_free(&b.dbus);
 	cable_session_io_real_free(&b.io);
 	cable_loop_lws_free(&b.loop);
 	qr_presenter_free(&b.qr);
