@@ -58,6 +58,8 @@ class Dev:
                 raise TimeoutError("no answer on %08x" % cid)
             self.s.settimeout(left)
             pkt = self.s.recv(65)
+            if not pkt:
+                raise ConnectionResetError("the bridge closed the connection")
             if len(pkt) == 65:
                 pkt = pkt[1:]
             c, cmd = struct.unpack(">IB", pkt[:5])
@@ -69,6 +71,8 @@ class Dev:
             while len(data) < n:
                 self.s.settimeout(max(deadline - time.monotonic(), 0.01))
                 p = self.s.recv(65)
+                if not p:
+                    raise ConnectionResetError("the bridge closed the connection")
                 if len(p) == 65:
                     p = p[1:]
                 if struct.unpack(">I", p[:4])[0] != cid:
@@ -217,6 +221,11 @@ def hostile(stats):
             # The bridge drops output to a client that does not read (its queue is bounded): the
             # flooder loses its own answers. Not a failure; the good client is what counts.
             stats["hostile_lost"] += 1
+        except (BrokenPipeError, ConnectionResetError):
+            # A client that never reads is disconnected once its bounded queue is full: the
+            # flooder reconnects, as a hostile process would.
+            stats["hostile_dropped"] += 1
+            d = Dev()
         except (OSError, ValueError) as e:
             return fail("hostile client lost the bridge: %s (round %d)" % (e, rounds))
         # Drain what the bridge sent us (INIT replies to the flood, errors), without blocking.
@@ -224,22 +233,31 @@ def hostile(stats):
         try:
             while True:
                 d.s.recv(65)
-        except (BlockingIOError, socket.timeout):
+        except (BlockingIOError, socket.timeout, ConnectionResetError):
             pass
     stop.set()
 
 
+def guarded(fn, stats):
+    """A thread that dies of an unexpected exception fails the run (instead of ending quietly)."""
+    try:
+        fn(stats)
+    except Exception as e:  # noqa: BLE001 - any escape is a test failure
+        fail("%s: unexpected %s: %s" % (fn.__name__, type(e).__name__, e))
+
+
 stats = {"ping": 0, "getinfo": 0, "reinit": 0, "hostile_rounds": 0, "busy": 0, "worst_ms": 0.0,
-         "hostile_lost": 0, "lost": 0}
-g = threading.Thread(target=good_client, args=(stats,))
-h = threading.Thread(target=hostile, args=(stats,))
+         "hostile_lost": 0, "lost": 0, "hostile_dropped": 0}
+g = threading.Thread(target=guarded, args=(good_client, stats))
+h = threading.Thread(target=guarded, args=(hostile, stats))
 g.start()
 time.sleep(0.2)
 h.start()
 h.join()
 stop.set()
 g.join()
-print("summary: hostile rounds %(hostile_rounds)d (%(hostile_lost)d of its own answers dropped); good client %(ping)d PINGs and %(getinfo)d getInfo "
+print("summary: hostile rounds %(hostile_rounds)d (%(hostile_lost)d of its own answers lost, "
+      "disconnected %(hostile_dropped)d times for not reading); good client %(ping)d PINGs and %(getinfo)d getInfo "
       "answered correctly (slowest %(worst_ms).0f ms), %(busy)d busy retries, %(lost)d answers lost and asked "
       "again, %(reinit)d re-INIT(s) after channel eviction" % stats, flush=True)
 if failures:

@@ -481,6 +481,9 @@ def sc_keepalive():
     cdh, st, body, ph = get_assertion(raw, [cred_id], phone_extra=["--delay-ms", "2500"], name="slow")
     ph.join()
     expect(st == 0, "slow phone answered")
+    if os.environ.get("CABLE_VALGRIND"):
+        ok("keepalive cadence not timed under valgrind (%d keepalives)" % len(raw.keepalives))
+        return
     ka = raw.keepalives
     ups = [t for t, s in ka if s == 2]
     expect(len(ups) >= 20, "UPNEEDED keepalives while the phone waited (%d)" % len(ups))

@@ -7,6 +7,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 name=$(basename "$1")
 exec valgrind --tool=memcheck \
 	--leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
-	--error-exitcode=99 --track-fds=yes --num-callers=40 \
+	--error-exitcode=99 --track-fds=yes --num-callers=40 --vgdb=no \
 	--suppressions="$here/cable.supp" \
 	--log-file="$CABLE_VG_LOGDIR/$name.%p.log" "$@"
