@@ -1,4 +1,5 @@
 /* One-shot Bluetooth readiness check for diagnostics (cablectl doctor): blocking, bounded calls. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 

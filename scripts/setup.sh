@@ -8,14 +8,17 @@ PKGS=(
   libssl-dev libcbor-dev libqrencode-dev libwebsockets-dev libsystemd-dev libcap-dev
   libjansson-dev libpsl-dev libev-dev
   # tests
-  libcmocka-dev clang libclang-rt-14-dev valgrind
+  libcmocka-dev clang libclang-rt-14-dev valgrind cppcheck
   dbus dbus-daemon python3-dbus
   libfido2-dev fido2-tools python3-fido2
   openssl zbar-tools nginx-light
+  # the real kernel in a QEMU guest (tests/vm): uhid/hidraw, real bluetoothd with btvirt radios,
+  # real browsers (label vm-browser)
+  qemu-system-x86 linux-image-amd64 busybox-static cpio
+  bluez bluez-test-tools
+  chromium firefox-esr
   # the desktop QR window (cable-bridge-ui, optional) and its test under Xvfb
   libgtk-4-dev xvfb xauth imagemagick x11-utils xdotool
-  # the real kernel (uhid, hidraw) in a QEMU guest
-  qemu-system-x86 linux-image-amd64 busybox-static
 )
 
 missing=()

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is needed, then two passes of the same ctest suite:
+# The whole test suite: installs what is needed, then three passes of the same ctest suite:
 #   1. gcc, -Werror, optimised build;
-#   2. clang with AddressSanitizer + UndefinedBehaviorSanitizer, plus the fuzz harness smoke runs.
-# Any sanitizer report fails the run. Usage: scripts/test.sh [--quick] (quick = pass 1 only).
+#   2. clang with AddressSanitizer + UndefinedBehaviorSanitizer, plus the fuzz harness smoke runs;
+#   3. gcc build with every unit test and every program the integration tests start under valgrind
+#      memcheck (memory errors, definite leaks, descriptors left open: tests/valgrind/).
+# Any sanitizer or valgrind report fails the run.
+# Usage: scripts/test.sh [--quick] (quick = pass 1 only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -16,7 +19,7 @@ quick=0
 echo "== pass 1: gcc, -Werror =="
 cmake -S . -B build -G Ninja -DCABLE_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
-(cd build && ctest --output-on-failure -j"$jobs" --timeout 600)
+(cd build && ctest --output-on-failure -j"$jobs" --timeout 600 -LE vm-browser)
 
 if [ "$quick" -eq 1 ]; then
   exit 0
@@ -26,5 +29,14 @@ echo "== pass 2: clang, ASan+UBSan, fuzz smoke =="
 CC=clang cmake -S . -B build-asan -G Ninja -DCABLE_WERROR=ON -DCABLE_SANITIZE=ON -DCABLE_FUZZ=ON \
   -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"
-(cd build-asan && ctest --output-on-failure -j"$jobs" --timeout 600)
+# The QEMU scenarios ran in pass 1; they add nothing under ASan but minutes.
+(cd build-asan && ctest --output-on-failure -j"$jobs" --timeout 600 -LE vm)
+
+echo "== pass 3: valgrind memcheck (unit and integration) =="
+cmake -S . -B build-valgrind -G Ninja -DCABLE_WERROR=ON -DCABLE_VALGRIND=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-valgrind -j"$jobs"
+# Unit tests in parallel; integration tests one at a time (valgrind is slow, their timeouts are real).
+(cd build-valgrind && ctest --output-on-failure -j"$jobs" -L unit --timeout 900 &&
+  ctest --output-on-failure -j1 -L integration --timeout 900)
 echo "== all passes done ($root) =="

@@ -605,6 +605,11 @@ cable_loop_lws_signal_add(struct cable_loop *base, int signo, cable_loop_signal_
 	sigemptyset(&one);
 	sigaddset(&one, signo);
 	sigaddset(&loop->sigs, signo);
+	/*
+	 * An ignored signal is discarded before it could wait in the signalfd, and a parent (nohup, a
+	 * job runner) may have left it ignored: the program asked for it, so it gets it.
+	 */
+	signal(signo, SIG_DFL);
 	if (sigprocmask(SIG_BLOCK, &one, NULL) != 0) {
 		r = CABLE_ERR_IO;
 		goto out;

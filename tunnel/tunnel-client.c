@@ -13,6 +13,7 @@
 #include "cable/error.h"
 #include "cable/loop-lws.h"
 #include "cable/tunnel.h"
+#include "cable/tunnel-headers.h"
 #include "cable/tunnel-url.h"
 #include "relay-queue.h"
 #include "tunnel-target.h"
@@ -276,13 +277,16 @@ connection_error(struct cable_tunnel *t, struct lws *wsi, const char *why)
 			return;
 		}
 		if (loc[0] == '/') {
-			tg = t->tgt;
-			if ((size_t)n >= sizeof(tg.path)) {
-				finish(t, CABLE_ERR_TUNNEL_URL);
-				return;
-			}
-			memcpy(tg.path, loc, (size_t)n + 1);
-		} else if ((r = cable_tunnel_target_parse(loc, &tg)) != 0) {
+			/* Relative: same scheme and authority; parsed like any URL (it is untrusted). */
+			char abs[sizeof(loc) + CABLE_TUNNEL_URL_PART_MAX + 8];
+
+			snprintf(abs, sizeof(abs), "%s://%s%s", t->tgt.tls ? "wss" : "ws", t->tgt.hostport,
+			    loc);
+			r = cable_tunnel_target_parse(abs, &tg);
+		} else {
+			r = cable_tunnel_target_parse(loc, &tg);
+		}
+		if (r != 0) {
 			finish(t, r);
 			return;
 		}
@@ -341,7 +345,7 @@ check_answer(struct cable_tunnel *t, struct lws *wsi)
 	}
 	n = lws_hdr_custom_copy(wsi, buf, sizeof(buf), "x-cable-routing-id:", 19);
 	if (n > 0) {
-		if (cable_hex_decode(buf, (size_t)n, t->info.routing_id, CABLE_ROUTING_ID_LEN) == 0)
+		if (cable_tunnel_routing_header_parse(buf, (size_t)n, t->info.routing_id) == 0)
 			t->info.has_routing_id = true;
 		else if (t->is_new) {
 			t->err = CABLE_ERR_TUNNEL_ROUTING_ID;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <arpa/inet.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <stddef.h>
@@ -51,6 +52,7 @@ static const char *const reject_names[CABLE_TUNNEL_REJECT_COUNT] = {
 	[CABLE_TUNNEL_REJECT_MESSAGE_COUNT] = "message_count",
 	[CABLE_TUNNEL_REJECT_LIFETIME] = "lifetime",
 	[CABLE_TUNNEL_REJECT_CONNECT_WAIT] = "connect_wait",
+	[CABLE_TUNNEL_REJECT_QUEUE] = "queue_full",
 };
 
 struct tunnel {
@@ -79,6 +81,12 @@ struct conn {
 	uint64_t rx_base;                /* bytes received before the current request */
 	uint8_t side;
 	bool kill;                       /* close at the next writeable, without flushing */
+	bool proxied;                    /* from a trusted proxy: the client is in X-Real-IP */
+};
+
+struct proxy_addr {
+	uint8_t len; /* 4 or 16 */
+	uint8_t addr[16];
 };
 
 struct cable_tunnel_server {
@@ -99,6 +107,8 @@ struct cable_tunnel_server {
 	double hist_sum;
 	bool draining;
 	bool tls;
+	struct proxy_addr proxies[CABLE_TUNNEL_MAX_PROXIES];
+	size_t nproxies;
 	void (*idle)(void *arg);
 	void *idle_arg;
 	char rid_hex[2 * CABLE_ROUTING_ID_LEN + 1];
@@ -259,6 +269,7 @@ tunnel_free(struct cable_tunnel_server *srv, struct tunnel *t)
 	srv->hist_sum += secs;
 	lws_dll2_remove(&t->live);
 	lws_dll2_remove(&t->pending);
+	srv->st.queued_bytes -= t->q[0].bytes + t->q[1].bytes;
 	cable_relay_queue_clear(&t->q[0]);
 	cable_relay_queue_clear(&t->q[1]);
 	free(t);
@@ -306,6 +317,7 @@ side_gone(struct cable_tunnel_server *srv, struct conn *c, struct lws *wsi)
 		return;
 	t->wsi[side] = NULL;
 	t->established &= (uint8_t) ~(1u << side);
+	srv->st.queued_bytes -= t->q[side].bytes;
 	cable_relay_queue_clear(&t->q[side]);
 	if (t->wsi[other] == NULL) {
 		tunnel_free(srv, t);
@@ -452,6 +464,91 @@ wants_subprotocol(struct lws *wsi)
 	return cable_tunnel_token_listed(buf, SUBPROTOCOL);
 }
 
+/* Address bytes of a socket address (IPv4-mapped IPv6 as IPv4); 0 if neither family. */
+static size_t
+addr_bytes(const struct sockaddr *sa, uint8_t out[16])
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (sa->sa_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const uint8_t *a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+
+		if (memcmp(a, mapped, 12) == 0) {
+			memcpy(out, a + 12, 4);
+			return 4;
+		}
+		memcpy(out, a, 16);
+		return 16;
+	}
+	return 0;
+}
+
+/* A numeric address into a sockaddr; false if it is not one. */
+static bool
+parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		*sl = sizeof(*s4);
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		*sl = sizeof(*s6);
+		return true;
+	}
+	return false;
+}
+
+static bool
+is_trusted_proxy(const struct cable_tunnel_server *srv, const struct sockaddr *sa)
+{
+	uint8_t a[16];
+	size_t n = addr_bytes(sa, a);
+
+	for (size_t i = 0; n && i < srv->nproxies; i++)
+		if (srv->proxies[i].len == n && memcmp(srv->proxies[i].addr, a, n) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Behind a trusted proxy the per-source limit applies to the client it names in X-Real-IP (or
+ * to the proxy itself when the header is missing or not an address); also gives the name to log.
+ * Returns 0 to go on, or the callback's answer (429 sent).
+ */
+static int
+proxied_source(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c, char *peer,
+    size_t plen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char ip[64];
+	int n;
+
+	n = lws_hdr_copy(wsi, ip, sizeof(ip), WSI_TOKEN_HTTP_X_REAL_IP);
+	if (n > 0 && parse_addr(ip, &ss, &sl))
+		snprintf(peer, plen, "%s", ip);
+	else if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) != 0)
+		return 0;
+	if (c->src != NULL)
+		return 0;
+	if (cable_source_acquire(srv->sources, (struct sockaddr *)&ss, sl, srv->cfg.max_per_source,
+	    &c->src) == CABLE_ERR_TOO_BIG) {
+		reject(srv, CABLE_TUNNEL_REJECT_SOURCE_LIMIT, peer, NULL);
+		return http_refuse(wsi, 429);
+	}
+	return 0;
+}
+
 /*
  * Every decision about a WebSocket request is taken here, while the request headers are still
  * at hand and before lws answers 101: the answer is then either an HTTP error or a joined tunnel.
@@ -462,9 +559,11 @@ confirm_upgrade(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c
 	struct cable_tunnel_path path;
 	char uri[256], peer[64];
 	struct tunnel *t;
-	int len;
+	int len, r;
 
 	peer_name(wsi, peer, sizeof(peer));
+	if (c->proxied && (r = proxied_source(srv, wsi, c, peer, sizeof(peer))) != 0)
+		return r;
 	if (request_bytes(srv, wsi, c) > srv->cfg.max_header) {
 		reject(srv, CABLE_TUNNEL_REJECT_HEADER_SIZE, peer, NULL);
 		return http_refuse(wsi, 431);
@@ -535,8 +634,10 @@ http_request(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c, c
 	char *body = NULL, peer[64];
 	int r;
 
+	peer_name(wsi, peer, sizeof(peer));
+	if (c->proxied && proxied_source(srv, wsi, c, peer, sizeof(peer)) != 0)
+		return -1;
 	if (request_bytes(srv, wsi, c) > srv->cfg.max_header) {
-		peer_name(wsi, peer, sizeof(peer));
 		reject(srv, CABLE_TUNNEL_REJECT_HEADER_SIZE, peer, NULL);
 		http_refuse(wsi, 431);
 		return -1;
@@ -633,12 +734,19 @@ ws_receive(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c, con
 		cable_relay_msg_free(&c->partial);
 		return 0;
 	}
-	/* The per-side message limit already bounds the queue; the byte bound is belt and braces. */
-	if (cable_relay_queue_push(&t->q[other], c->partial, srv->cfg.max_messages,
-	    (size_t)srv->cfg.max_messages * srv->cfg.max_message) != 0) {
+	/*
+	 * Bytes waiting are bounded per side and in total, so that tunnels whose other side never
+	 * reads (or never comes) cannot hold the server's memory; the message count bounds the rest.
+	 */
+	if (srv->st.queued_bytes + c->partial->len > srv->cfg.max_queued_total ||
+	    cable_relay_queue_push(&t->q[other], c->partial, srv->cfg.max_messages,
+	    srv->cfg.max_queued) != 0) {
 		cable_relay_msg_free(&c->partial);
+		peer_name(wsi, peer, sizeof(peer));
+		reject(srv, CABLE_TUNNEL_REJECT_QUEUE, peer, t->id);
 		return ws_close(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "queue full");
 	}
+	srv->st.queued_bytes += c->partial->len;
 	c->partial = NULL;
 	if (t->established & (1u << other))
 		lws_callback_on_writable(t->wsi[other]);
@@ -655,6 +763,7 @@ ws_writeable(struct cable_tunnel_server *srv, struct lws *wsi, struct conn *c)
 	if (c->kill || t == NULL)
 		return -1;
 	if ((m = cable_relay_queue_pop(&t->q[c->side])) != NULL) {
+		srv->st.queued_bytes -= m->len;
 		n = lws_write(wsi, cable_relay_msg_payload(m), m->len, LWS_WRITE_BINARY);
 		if (n < 0 || (size_t)n < m->len) {
 			cable_relay_msg_free(&m);
@@ -714,8 +823,14 @@ srv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
 			return -1;
 		c->side = SIDE_HTTP;
 		c->wsi = wsi;
-		if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) == 0 &&
-		    cable_source_acquire(srv->sources, (struct sockaddr *)&ss, sl,
+		if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) != 0) {
+			free(c);
+			return -1;
+		}
+		/* A trusted proxy's connections are counted per client once the request is read. */
+		if (is_trusted_proxy(srv, (struct sockaddr *)&ss)) {
+			c->proxied = true;
+		} else if (cable_source_acquire(srv->sources, (struct sockaddr *)&ss, sl,
 		    srv->cfg.max_per_source, &c->src) == CABLE_ERR_TOO_BIG) {
 			peer_name(wsi, peer, sizeof(peer));
 			reject(srv, CABLE_TUNNEL_REJECT_SOURCE_LIMIT, peer, NULL);
@@ -814,8 +929,30 @@ cable_tunnel_server_new(struct cable_loop *loop, const struct cable_tunnel_serve
 	srv->cfg.max_pending = cfg->max_pending ? cfg->max_pending : 10000;
 	srv->cfg.max_per_source = cfg->max_per_source ? cfg->max_per_source : 64;
 	srv->cfg.max_header = cfg->max_header ? cfg->max_header : 4096;
+	srv->cfg.max_queued = cfg->max_queued ? cfg->max_queued : 65536;
+	srv->cfg.max_queued_total = cfg->max_queued_total ? cfg->max_queued_total : 256u << 20;
+	if (srv->cfg.max_queued < srv->cfg.max_message)
+		srv->cfg.max_queued = srv->cfg.max_message; /* one message must always fit */
 	srv->loop = loop;
 	srv->ctx = ctx;
+	srv->cfg.trusted_proxies = NULL;
+	srv->cfg.n_trusted_proxies = 0;
+	if (cfg->n_trusted_proxies > CABLE_TUNNEL_MAX_PROXIES) {
+		r = CABLE_ERR_ARG;
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->n_trusted_proxies; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (cfg->trusted_proxies[i] == NULL ||
+		    !parse_addr(cfg->trusted_proxies[i], &ss, &sl)) {
+			r = CABLE_ERR_ARG;
+			goto out;
+		}
+		srv->proxies[i].len = (uint8_t)addr_bytes((struct sockaddr *)&ss, srv->proxies[i].addr);
+		srv->nproxies++;
+	}
 	cable_hex_encode(cfg->routing_id, CABLE_ROUTING_ID_LEN, srv->rid_hex, true);
 	srv->nbuckets = 1024;
 	if ((srv->bucket = calloc(srv->nbuckets, sizeof(*srv->bucket))) == NULL ||
@@ -959,6 +1096,9 @@ cable_tunnel_server_metrics(const struct cable_tunnel_server *srv, char **text)
 	EMIT("# HELP cable_tunnel_bytes_relayed_total Payload bytes relayed.\n"
 	     "# TYPE cable_tunnel_bytes_relayed_total counter\n"
 	     "cable_tunnel_bytes_relayed_total %llu\n", (unsigned long long)st.bytes);
+	EMIT("# HELP cable_tunnel_queued_bytes Payload bytes waiting to be written.\n"
+	     "# TYPE cable_tunnel_queued_bytes gauge\ncable_tunnel_queued_bytes %llu\n",
+	    (unsigned long long)st.queued_bytes);
 	EMIT("# HELP cable_tunnel_rejections_total Requests refused and tunnels cut, by reason.\n"
 	     "# TYPE cable_tunnel_rejections_total counter\n");
 	for (int i = 0; i < CABLE_TUNNEL_REJECT_COUNT; i++)

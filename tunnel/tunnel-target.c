@@ -77,7 +77,7 @@ cable_tunnel_target_parse(const char *url, struct cable_tunnel_target *tg)
 		return CABLE_ERR_TUNNEL_URL;
 	}
 	n = (size_t)(hend - h);
-	if (n == 0 || n >= sizeof(tg->host) || (size_t)(a - (url + 0)) >= sizeof(tg->hostport) + 8)
+	if (n == 0 || n >= sizeof(tg->host))
 		return CABLE_ERR_TUNNEL_URL;
 	memcpy(tg->host, h, n);
 	for (size_t i = 0; i < n; i++) {

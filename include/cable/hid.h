@@ -54,7 +54,11 @@ struct cable_hid_socket;
 
 int cable_hid_socket_new(struct cable_loop *loop, const char *path, cable_hid_report_cb cb,
     void *arg, struct cable_hid_socket **out);
-/* Sends to every client; a client whose socket is full misses the report (as with hidraw). */
+/*
+ * Sends to every client. Reports a client's socket cannot take yet are queued in order (up to
+ * 4096 per client, on top of the socket buffer); a client that falls further behind, or whose
+ * socket fails, is disconnected rather than handed a message with holes.
+ */
 int cable_hid_socket_send(void *sock, const uint8_t report[CABLE_HID_REPORT_SIZE]);
 size_t cable_hid_socket_clients(const struct cable_hid_socket *s);
 /* Closes every connection and the listener, unlinks path; accepts NULL and sets *s to NULL. */

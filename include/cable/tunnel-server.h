@@ -10,6 +10,8 @@
 
 struct cable_tunnel_server;
 
+#define CABLE_TUNNEL_MAX_PROXIES 16
+
 enum cable_tunnel_log_level {
 	CABLE_TUNNEL_LOG_DEBUG = 0,
 	CABLE_TUNNEL_LOG_INFO,
@@ -22,7 +24,8 @@ enum cable_tunnel_reject {
 	CABLE_TUNNEL_REJECT_PATH = 0,      /* "path": not a valid tunnel path (404) */
 	CABLE_TUNNEL_REJECT_SUBPROTOCOL,   /* "subprotocol": fido.cable not requested (400) */
 	CABLE_TUNNEL_REJECT_HEADER_SIZE,   /* "header_size": request headers too large (431) */
-	CABLE_TUNNEL_REJECT_SOURCE_LIMIT,  /* "source_limit": too many connections from one address */
+	CABLE_TUNNEL_REJECT_SOURCE_LIMIT,  /* "source_limit": too many connections from one address
+	                                      (dropped at accept; 429 through a trusted proxy) */
 	CABLE_TUNNEL_REJECT_PENDING_LIMIT, /* "pending_limit": too many tunnels waiting (503) */
 	CABLE_TUNNEL_REJECT_DUPLICATE,     /* "duplicate": tunnel ID in use, or second connect (409) */
 	CABLE_TUNNEL_REJECT_UNKNOWN,       /* "unknown_tunnel": connect to no such tunnel (404) */
@@ -34,6 +37,7 @@ enum cable_tunnel_reject {
 	CABLE_TUNNEL_REJECT_MESSAGE_COUNT, /* "message_count": closed with 1008 */
 	CABLE_TUNNEL_REJECT_LIFETIME,      /* "lifetime": tunnel lived too long, closed with 1008 */
 	CABLE_TUNNEL_REJECT_CONNECT_WAIT,  /* "connect_wait": nobody joined in time, closed with 1008 */
+	CABLE_TUNNEL_REJECT_QUEUE,         /* "queue_full": too many bytes waiting, closed with 1008 */
 	CABLE_TUNNEL_REJECT_COUNT
 };
 
@@ -52,6 +56,16 @@ struct cable_tunnel_server_config {
 	uint32_t max_pending;          /* [10000] tunnels waiting for their connect side, in total */
 	uint32_t max_per_source;       /* [64] open connections from one source address */
 	uint32_t max_header;           /* [4096] request header bytes */
+	uint32_t max_queued;           /* [65536] bytes waiting for one side (not yet written) */
+	uint64_t max_queued_total;     /* [268435456] bytes waiting in all tunnels together */
+
+	/*
+	 * Proxies (numeric addresses, at most CABLE_TUNNEL_MAX_PROXIES) whose X-Real-IP header names
+	 * the client: their connections count against the per-source limit of that address (429
+	 * when over), not of the proxy. From any other peer the header is ignored.
+	 */
+	const char *const *trusted_proxies;
+	size_t n_trusted_proxies;
 
 	/* Where limit hits and notable events go (never secrets or whole tunnel IDs); NULL = nowhere. */
 	void (*log)(void *arg, enum cable_tunnel_log_level level, const char *msg);
@@ -65,6 +79,7 @@ struct cable_tunnel_server_stats {
 	uint64_t tunnels_total;
 	uint64_t messages;  /* relayed (written to the other side) */
 	uint64_t bytes;
+	uint64_t queued_bytes; /* waiting to be written, all tunnels */
 	uint64_t rejected[CABLE_TUNNEL_REJECT_COUNT];
 };
 

@@ -295,7 +295,17 @@ write_item(struct cable_cbw *w, const cbor_item_t *item)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
+	int64_t v;
 
+	/* libcbor keeps an integer's width as read; requests need not be canonical, ours must be. */
+	if (cbor_isa_uint(item) && cbor_int_get_width(item) == CBOR_INT_64) {
+		cable_cbw_uint(w, cbor_get_uint64(item));
+		return;
+	}
+	if ((cbor_isa_uint(item) || cbor_isa_negint(item)) && cable_cbor_get_int(item, &v) == 0) {
+		cable_cbw_int(w, v);
+		return;
+	}
 	if (cable_cbor_encode(item, &buf, &len) != 0) {
 		if (w->err == 0)
 			w->err = CABLE_ERR_NOMEM;
@@ -348,9 +358,21 @@ write_map_sorted(struct cable_cbw *w, const cbor_item_t *m, int depth, int64_t s
 
 		if (cable_cbor_get_int(pairs[i].key, &kv) == 0 && (kv == skip1 || kv == skip2))
 			continue;
-		if (cable_cbor_encode(pairs[i].key, &keys[k].buf, &keys[k].len) != 0) {
-			w->err = CABLE_ERR_NOMEM;
+		/* CTAP maps have integer or text keys; anything else is not a request. */
+		if (!cbor_isa_uint(pairs[i].key) && !cbor_isa_negint(pairs[i].key) &&
+		    !cbor_isa_string(pairs[i].key)) {
+			w->err = CABLE_ERR_CBOR;
 			goto out;
+		}
+		{
+			struct cable_cbw kw;
+
+			cable_cbw_init(&kw, 0);
+			write_item(&kw, pairs[i].key);
+			if (cable_cbw_finish(&kw, &keys[k].buf, &keys[k].len) != 0) {
+				w->err = CABLE_ERR_NOMEM;
+				goto out;
+			}
 		}
 		keys[k++].idx = i;
 	}
@@ -561,7 +583,7 @@ decide_make_credential(struct cable_ctap_policy *p, const cbor_item_t *m,
 	d->action = CABLE_CTAP_ACTION_FORWARD;
 	d->kind = CABLE_CTAP_KIND_REAL;
 	if ((r = forward_request(CABLE_CTAP_MAKE_CREDENTIAL, m, 5, 8, &d->out, &d->out_len)) == CABLE_ERR_CBOR)
-		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_CBOR); /* duplicate keys */
+		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_CBOR); /* keys */
 	return r;
 }
 
@@ -588,7 +610,7 @@ decide_get_assertion(struct cable_ctap_policy *p, uint64_t now, const cbor_item_
 	d->action = CABLE_CTAP_ACTION_FORWARD;
 	d->kind = CABLE_CTAP_KIND_REAL;
 	if ((r = forward_request(CABLE_CTAP_GET_ASSERTION, m, 3, 6, &d->out, &d->out_len)) == CABLE_ERR_CBOR)
-		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_CBOR); /* duplicate keys */
+		return local_status(d, CABLE_CTAP_KIND_ERROR, CABLE_CTAP_INVALID_CBOR); /* keys */
 	return r;
 }
 

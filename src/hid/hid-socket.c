@@ -11,10 +11,18 @@
 #include "cable/hid.h"
 #include "cable/uhid.h"
 
+/*
+ * Reports a client's socket cannot take yet wait here, in order; a client that falls this far
+ * behind is disconnected (silently losing reports would break its messages in the middle).
+ */
+#define CLIENT_QUEUE 4096
+
 struct client {
 	struct cable_hid_socket *s;
 	int fd; /* -1 = free slot */
 	struct cable_loop_fd *watch;
+	uint8_t (*q)[CABLE_HID_REPORT_SIZE]; /* allocated on first use */
+	size_t q_head, q_count;
 };
 
 struct cable_hid_socket {
@@ -33,6 +41,42 @@ drop_client(struct client *c)
 	c->s->loop->ops->fd_del(&c->watch);
 	close(c->fd);
 	c->fd = -1;
+	free(c->q);
+	c->q = NULL;
+	c->q_head = c->q_count = 0;
+}
+
+/* 1 sent, 0 the socket is full, -1 the client is gone. */
+static int
+send_one(struct client *c, const uint8_t *report)
+{
+	ssize_t n;
+
+	do
+		n = send(c->fd, report, CABLE_HID_REPORT_SIZE, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n == CABLE_HID_REPORT_SIZE)
+		return 1;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return -1;
+}
+
+/* Sends what waits in the client's queue; asks for writability while anything is left. */
+static void
+flush_client(struct client *c)
+{
+	int r = 1;
+
+	while (c->q_count > 0 && (r = send_one(c, c->q[c->q_head])) == 1) {
+		c->q_head = (c->q_head + 1) % CLIENT_QUEUE;
+		c->q_count--;
+	}
+	if (r < 0) {
+		drop_client(c);
+		return;
+	}
+	c->s->loop->ops->fd_set_events(c->watch, CABLE_LOOP_IN | (c->q_count > 0 ? CABLE_LOOP_OUT : 0));
 }
 
 static void
@@ -42,7 +86,11 @@ on_client(void *arg, int fd, uint32_t revents)
 	uint8_t buf[CABLE_HID_REPORT_SIZE + 2];
 	const uint8_t *report;
 
-	(void)revents;
+	if (revents & CABLE_LOOP_OUT) {
+		flush_client(c);
+		if (c->fd < 0)
+			return;
+	}
 	/* Bounded: other clients and timers get their turn. */
 	for (int i = 0; i < 256; i++) {
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
@@ -159,14 +207,28 @@ cable_hid_socket_send(void *sock, const uint8_t report[CABLE_HID_REPORT_SIZE])
 	if (s == NULL || report == NULL)
 		return CABLE_ERR_ARG;
 	for (size_t i = 0; i < CABLE_HID_SOCKET_MAX_CLIENTS; i++) {
-		ssize_t n;
+		struct client *c = &s->clients[i];
+		int r = 0;
 
-		if (s->clients[i].fd < 0)
+		if (c->fd < 0)
 			continue;
-		do
-			n = send(s->clients[i].fd, report, CABLE_HID_REPORT_SIZE, MSG_DONTWAIT | MSG_NOSIGNAL);
-		while (n < 0 && errno == EINTR);
-		/* A full or gone client misses it; the read side notices a hang-up and drops it. */
+		if (c->q_count == 0 && (r = send_one(c, report)) != 0) {
+			if (r < 0)
+				drop_client(c);
+			continue;
+		}
+		/* Full socket, or earlier reports still waiting: keep the order. */
+		if (c->q == NULL && (c->q = malloc(CLIENT_QUEUE * sizeof(*c->q))) == NULL) {
+			drop_client(c);
+			continue;
+		}
+		if (c->q_count == CLIENT_QUEUE) {
+			drop_client(c);
+			continue;
+		}
+		memcpy(c->q[(c->q_head + c->q_count) % CLIENT_QUEUE], report, CABLE_HID_REPORT_SIZE);
+		if (c->q_count++ == 0)
+			c->s->loop->ops->fd_set_events(c->watch, CABLE_LOOP_IN | CABLE_LOOP_OUT);
 	}
 	return 0;
 }

@@ -87,6 +87,8 @@ def client(a):
           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n" % (a.path, a.host, a.port, key.decode())
     if a.subprotocol:
         req += "Sec-WebSocket-Protocol: %s\r\n" % a.subprotocol
+    for h in a.header:
+        req += h + "\r\n"
     if a.pad_header:
         req += "X-Padding: %s\r\n" % ("a" * a.pad_header)
     req += "\r\n"
@@ -172,6 +174,11 @@ def serve_one(c, a, port):
         c.sendall(("HTTP/1.1 307 Temporary Redirect\r\nLocation: %s%s\r\n"
                    "Content-Length: 0\r\nConnection: close\r\n\r\n" % (m[12:], path)).encode())
         return
+    if m == "redirect-rel" and not path.startswith("/r/"):
+        # relative Location, once; the second request is answered like "ok"
+        c.sendall(("HTTP/1.1 301 Moved Permanently\r\nLocation: /r%s\r\n"
+                   "Content-Length: 0\r\nConnection: close\r\n\r\n" % path).encode())
+        return
     if m == "hang":
         time.sleep(30)
         return
@@ -246,6 +253,7 @@ def main():
     c.add_argument("--subprotocol", default="fido.cable")
     c.add_argument("--pad-header", type=int, default=0)
     c.add_argument("--source", default=None)
+    c.add_argument("--header", action="append", default=[])
     c.add_argument("--timeout", type=float, default=10)
     c.add_argument("actions", nargs="*")
     s = sub.add_parser("server")

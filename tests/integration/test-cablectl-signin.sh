@@ -16,6 +16,9 @@ RP="$CABLE_SOURCE_DIR/scripts/fido2-rp.py"
 PY=/usr/bin/python3
 ORIGIN=https://example.com
 FAILS=0
+# Under the valgrind pass everything runs many times slower: scale every time limit.
+S=1
+[ -n "${CABLE_VALGRIND:-}" ] && S=10
 
 ok() { echo "ok: $*"; }
 bad() {
@@ -52,7 +55,7 @@ bus_start
 fake_start --adapters hci0,hci1
 W=$BUS_DIR
 bg "$CABLE_BUILD_DIR/cable-tunneld" --listen 127.0.0.1:0 >"$W/tunneld.out" 2>"$W/tunneld.err"
-wait_line "$W/tunneld.out" '^listening ' 10
+wait_line "$W/tunneld.out" '^listening ' $((10 * S))
 SERVER="ws://127.0.0.1:$(awk '{print $3; exit}' "$W/tunneld.out")"
 DESK=(--adapter hci0 --tunnel-server "$SERVER")
 PHONE_ARGS=(--adapter hci1 --tunnel-server "$SERVER" --json)
@@ -67,14 +70,14 @@ signin() {
 	local name=$1 cmd=$2
 	shift 2
 	local t0=$SECONDS
-	timeout 40 "$CABLECTL" "$cmd" --origin "$ORIGIN" --json "${DESK[@]}" "${CTL_EXTRA[@]}" \
+	timeout $((40 * S)) "$CABLECTL" "$cmd" --origin "$ORIGIN" --json "${DESK[@]}" "${CTL_EXTRA[@]}" \
 		>"$W/$name.out" 2>"$W/$name.err" &
 	local cpid=$!
-	wait_line "$W/$name.err" '"event":"(qr|failed)"' 10
+	wait_line "$W/$name.err" '"event":"(qr|failed)"' $((10 * S))
 	local url
 	url=$(jfield "$W/$name.err" qr url)
 	if [ -n "$url" ]; then
-		timeout 40 "$PHONE" --qr "$url" "${PHONE_ARGS[@]}" "$@" <"${PHONE_STDIN:-/dev/null}" \
+		timeout $((40 * S)) "$PHONE" --qr "$url" "${PHONE_ARGS[@]}" "$@" <"${PHONE_STDIN:-/dev/null}" \
 			>"$W/$name.phone" 2>"$W/$name.phone.err"
 		PHONE_RC=$?
 	else
@@ -147,12 +150,12 @@ fi
 
 # get in text mode: the QR drawing, the URL under it, the progress lines in order.
 $PY "$RP" begin-get "$W" >"$W/get-opts.json" || fail "fido2-rp begin-get"
-timeout 40 "$CABLECTL" get --origin "$ORIGIN" --options "$W/get-opts.json" "${DESK[@]}" \
+timeout $((40 * S)) "$CABLECTL" get --origin "$ORIGIN" --options "$W/get-opts.json" "${DESK[@]}" \
 	>"$W/get.out" 2>"$W/get.err" &
 CPID=$!
-wait_line "$W/get.err" '^FIDO:/' 10
+wait_line "$W/get.err" '^FIDO:/' $((10 * S))
 URL=$(grep -m1 '^FIDO:/' "$W/get.err")
-timeout 40 "$PHONE" --qr "$URL" --adapter hci1 --tunnel-server "$SERVER" --store "$W/store.cbor" \
+timeout $((40 * S)) "$PHONE" --qr "$URL" --adapter hci1 --tunnel-server "$SERVER" --store "$W/store.cbor" \
 	>"$W/get.phone" 2>&1
 expect_rc $? 0 "get: the phone answered"
 wait "$CPID"
@@ -176,10 +179,14 @@ $PY "$RP" finish-get "$W" "$ORIGIN" <"$W/get.out" >/dev/null 2>&1 &&
 	bad "python-fido2 accepted an assertion for another challenge" || ok "assertion for another challenge refused by the RP"
 
 # ---- the phone refuses: exit 1, the CTAP status by name ----------------------------------------
-CTL_EXTRA=()
+CTL_EXTRA=(--qr-svg "$W/qr.svg")
 signin noCreds get --ephemeral
 expect_rc "$CTL_RC" 1 "get with no passkey on the phone"
 expect "$W/noCreds.err" 'the phone refused: CTAP2_ERR_NO_CREDENTIALS \(0x2e' "status reported by name"
+expect "$W/noCreds.err" '"event":"response","status":46,"status_name":"CTAP2_ERR_NO_CREDENTIALS"' "JSON response event names the status"
+expect "$W/noCreds.err" '"event":"done","exit":1' "done event with exit 1"
+[ "$(stat -c %a "$W/qr.svg")" = 600 ] && grep -q '<svg' "$W/qr.svg" && ok "QR SVG written 0600" || bad "QR SVG"
+CTL_EXTRA=()
 printf 'n\n' >"$W/no.txt"
 PHONE_STDIN="$W/no.txt" signin declined create --ephemeral --user-presence prompt
 expect_rc "$CTL_RC" 1 "the person declines on the phone"
@@ -187,11 +194,11 @@ expect "$W/declined.err" 'CTAP2_ERR_OPERATION_DENIED' "declined reported as CTAP
 expect_not "$W/declined.out" '.' "nothing on stdout when refused"
 
 # ---- every misbehaviour of cable-phone: the documented exit code, no hang -------------------------
-CTL_EXTRA=(--timeout 8)
+CTL_EXTRA=(--timeout $((8 * S)))
 while read -r name want err; do
 	signin "mb-$name" create --ephemeral --misbehave "$name"
 	expect_rc "$CTL_RC" "$want" "--misbehave $name"
-	[ "$ELAPSED" -le 12 ] && ok "--misbehave $name: done in ${ELAPSED}s" || bad "--misbehave $name took ${ELAPSED}s"
+	[ "$ELAPSED" -le $((12 * S)) ] && ok "--misbehave $name: done in ${ELAPSED}s" || bad "--misbehave $name took ${ELAPSED}s"
 	if [ "$err" != "-" ]; then
 		expect "$W/mb-$name.err" "\"event\":\"failed\",\"error\":\"$err\"" "--misbehave $name: $err"
 	else
@@ -210,34 +217,34 @@ no-update 0 -
 bad-update 6 CABLE_ERR_UPDATE
 EOF
 expect "$W/mb-revision-0.err" '"event":"waiting","revision":0' "revision 0 detected"
-CTL_EXTRA=(--timeout 2)
-signin mb-bad-advert-tag create --ephemeral --misbehave bad-advert-tag --timeout 4
+CTL_EXTRA=(--timeout $((2 * S)))
+signin mb-bad-advert-tag create --ephemeral --misbehave bad-advert-tag --timeout $((3 * S))
 expect_rc "$CTL_RC" 3 "--misbehave bad-advert-tag: no phone found, timeout"
 expect "$W/mb-bad-advert-tag.err" '"event":"failed","error":"CABLE_ERR_TIMEOUT".*"stage":"scan"' "timeout in the scan stage"
 
 # ---- tunnel failure: the desktop cannot reach the phone's tunnel server -------------------------
-CTL_EXTRA=(--timeout 8)
+CTL_EXTRA=(--timeout $((8 * S)))
 DESK=(--adapter hci0 --tunnel-server ws://127.0.0.1:9)
-signin tunnel create --ephemeral --timeout 5
+signin tunnel create --ephemeral --timeout $((3 * S))
 expect_rc "$CTL_RC" 5 "tunnel server unreachable"
 expect "$W/tunnel.err" '"error":"CABLE_ERR_TUNNEL_CONNECT"' "CABLE_ERR_TUNNEL_CONNECT reported"
 DESK=(--adapter hci0 --tunnel-server "$SERVER")
 
 # ---- Bluetooth faults: exit 4 -------------------------------------------------------------------
-timeout 20 "$CABLECTL" get --origin "$ORIGIN" --json --adapter hci7 --tunnel-server "$SERVER" 2>"$W/bt1.err"
+timeout $((20 * S)) "$CABLECTL" get --origin "$ORIGIN" --json --adapter hci7 --tunnel-server "$SERVER" 2>"$W/bt1.err"
 expect_rc $? 4 "no such adapter"
 expect "$W/bt1.err" '"error":"CABLE_ERR_BT_NO_ADAPTER"' "CABLE_ERR_BT_NO_ADAPTER"
 fake_ctl SetPowered sb hci0 false
-timeout 20 "$CABLECTL" get --origin "$ORIGIN" --json "${DESK[@]}" 2>"$W/bt2.err"
+timeout $((20 * S)) "$CABLECTL" get --origin "$ORIGIN" --json "${DESK[@]}" 2>"$W/bt2.err"
 expect_rc $? 4 "adapter powered off"
 expect "$W/bt2.err" '"error":"CABLE_ERR_BT_NOT_POWERED"' "CABLE_ERR_BT_NOT_POWERED"
 fake_ctl SetPowered sb hci0 true
 fake_ctl FailNext ssssu hci0 StartDiscovery org.bluez.Error.Failed "no radio today" 1
-timeout 20 "$CABLECTL" get --origin "$ORIGIN" --json "${DESK[@]}" 2>"$W/bt3.err"
+timeout $((20 * S)) "$CABLECTL" get --origin "$ORIGIN" --json "${DESK[@]}" 2>"$W/bt3.err"
 expect_rc $? 4 "StartDiscovery failing"
 expect "$W/bt3.err" '"error":"CABLE_ERR_BT_DISCOVERY"' "CABLE_ERR_BT_DISCOVERY"
 fake_stop
-timeout 20 "$CABLECTL" get --origin "$ORIGIN" --json "${DESK[@]}" 2>"$W/bt4.err"
+timeout $((20 * S)) "$CABLECTL" get --origin "$ORIGIN" --json "${DESK[@]}" 2>"$W/bt4.err"
 expect_rc $? 4 "no BlueZ on the bus"
 fake_start --adapters hci0,hci1
 
@@ -246,9 +253,9 @@ fake_start --adapters hci0,hci1
 # (--foreground: plain timeout(1) sends the signal to the child and again to its process group;
 # a second SIGINT means "stop waiting" to cablectl, and the cancelled event was lost 9 times in 25.)
 S0=$(fake_stat hci0 StopDiscovery)
-timeout --foreground 20 "$CABLECTL" get --origin "$ORIGIN" --json "${DESK[@]}" >"$W/int1.out" 2>"$W/int1.err" &
+timeout --foreground $((20 * S)) "$CABLECTL" get --origin "$ORIGIN" --json "${DESK[@]}" >"$W/int1.out" 2>"$W/int1.err" &
 CPID=$!
-wait_line "$W/int1.err" '"event":"qr"' 10
+wait_line "$W/int1.err" '"event":"qr"' $((10 * S))
 sleep 0.3
 kill -INT "$CPID"
 wait "$CPID"
@@ -261,20 +268,20 @@ expect "$W/int1.err" '"event":"cancelled","stage":"scan","exit":130' "cancelled 
 # While the person decides on the phone: shutdown reaches the phone, which stops too.
 mkfifo "$W/prompt"
 exec 7<>"$W/prompt" # held open: the phone's prompt never gets an answer
-timeout --foreground 40 "$CABLECTL" create --origin "$ORIGIN" --json "${DESK[@]}" >"$W/int2.out" 2>"$W/int2.err" &
+timeout --foreground $((40 * S)) "$CABLECTL" create --origin "$ORIGIN" --json "${DESK[@]}" >"$W/int2.out" 2>"$W/int2.err" &
 CPID=$!
-wait_line "$W/int2.err" '"event":"qr"' 10
+wait_line "$W/int2.err" '"event":"qr"' $((10 * S))
 URL=$(jfield "$W/int2.err" qr url)
-timeout 40 "$PHONE" --qr "$URL" "${PHONE_ARGS[@]}" --ephemeral --user-presence prompt <&7 \
+timeout $((40 * S)) "$PHONE" --qr "$URL" "${PHONE_ARGS[@]}" --ephemeral --user-presence prompt <&7 \
 	>"$W/int2.phone" 2>"$W/int2.phone.err" &
 PPID_=$!
-wait_line "$W/int2.err" '"event":"waiting"' 10
-wait_line "$W/int2.phone" '"event":"prompt"' 10
+wait_line "$W/int2.err" '"event":"waiting"' $((10 * S))
+wait_line "$W/int2.phone" '"event":"prompt"' $((10 * S))
 T0=$SECONDS
 kill -INT "$CPID"
 wait "$CPID"
 expect_rc $? 130 "Ctrl-C while waiting for the person"
-[ $((SECONDS - T0)) -le 3 ] && ok "exits at once" || bad "took $((SECONDS - T0))s to exit"
+[ $((SECONDS - T0)) -le $((3 * S)) ] && ok "exits at once" || bad "took $((SECONDS - T0))s to exit"
 expect "$W/int2.err" '"event":"cancelled","stage":"response","exit":130' "cancelled in the response stage"
 wait "$PPID_"
 PRC=$?
@@ -283,7 +290,12 @@ expect_rc "$PRC" "8" "the phone ends as cancelled by the desktop"
 exec 7>&-
 expect_not "$W/int2.out" '.' "nothing on stdout"
 [ "$(fake_stat hci0 DiscoveringClients)" = 0 ] && ok "no discovery client left" || bad "discovery client left"
-if pgrep -f "$CABLECTL" >/dev/null 2>&1; then bad "a cablectl process is left"; else ok "no cablectl process left"; fi
+# Every process this script started, except the bus, the fake BlueZ and the tunnel server, is gone.
+LEFT=""
+for p in $(ps -o pid= --ppid $$); do
+	[[ " ${BUS_PIDS[*]} " == *" $p "* ]] || ! kill -0 "$p" 2>/dev/null || LEFT+=" $(ps -o pid=,args= -p "$p")"
+done
+[ -z "$LEFT" ] && ok "no cablectl or cable-phone process left" || bad "processes left:$LEFT"
 [ -z "$(ls -A "$TMPDIR")" ] && ok "no temp file left" || bad "temp files left: $(ls -A "$TMPDIR")"
 
 echo "$FAILS failure(s)"

@@ -38,6 +38,8 @@ else
 	echo "libfido2 client not built (libfido2-dev missing)"; status=1
 fi
 grep -q "cancel" "$work/key.log" || { echo "key saw no CANCEL from libfido2"; status=1; }
+# Four raw clients at once, each checking the whole report stream and its own PINGs.
+timeout 60 /usr/bin/python3 "$src/tests/integration/hid-stress.py" "$work/key.sock" 4 3 || status=1
 stop_key
 
 start_key

@@ -73,6 +73,11 @@ fake "redirect-to=ws://127.0.0.1:$PORT_R"
 run "$WORK/e8" --server "$FAKE" --close new "$TID"
 expect_line "$WORK/e8" '^opened routing=777777' "redirect followed to the real server"
 
+fake redirect-rel
+run "$WORK/e8r" --server "$FAKE" --close new "$TID"
+expect_line "$WORK/e8r" '^opened routing=abcdef' "relative redirect followed"
+expect_line "$FLOG" "^request /r/cable/new/" "relative Location resolved against the same server"
+
 fake echo
 run "$WORK/e8b" --server "$FAKE" --signal --close contact 0102 a1
 expect_line "$WORK/e8b" '^opened.* signal=1' "echoed X-caBLE-Signal-Connection reported"

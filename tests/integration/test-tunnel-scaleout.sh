@@ -10,8 +10,8 @@ if [ ! -x "$NGINX" ]; then
 	exit 77
 fi
 
-start_tunneld I1 --routing-id 000001
-start_tunneld I2 --routing-id 000002
+start_tunneld I1 --routing-id 000001 --trusted-proxy 127.0.0.1
+start_tunneld I2 --routing-id 000002 --trusted-proxy 127.0.0.1
 
 free_port() {
 	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

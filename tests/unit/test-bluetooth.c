@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus-env.h"
 #include "cable/bluetooth.h"
@@ -978,6 +979,146 @@ test_no_leaks(void **state)
 	assert_int_equal(proc_fd_count(), fds0);
 }
 
+struct pumped {
+	bool done;
+	sd_bus_message *reply;
+};
+
+static int
+on_pumped(sd_bus_message *m, void *ud, sd_bus_error *err)
+{
+	struct pumped *p = ud;
+
+	p->done = true;
+	if (!sd_bus_message_is_method_error(m, NULL))
+		p->reply = sd_bus_message_ref(m);
+	return 0;
+}
+
+/* A call from the test's connection to one of our own objects: the loop must run meanwhile. */
+static sd_bus_message *
+pumped_call(struct fixture *f, const char *dest, const char *path, const char *iface,
+    const char *member, const char *types, const char *arg)
+{
+	struct pumped p = {0};
+	uint64_t end = now_ms() + 5000;
+
+	assert_true(sd_bus_call_method_async(f->env.ctl, NULL, dest, path, iface, member, on_pumped,
+	    &p, types, arg) >= 0);
+	while (!p.done && now_ms() < end) {
+		cable_loop_poll_once(f->lp, 10000);
+		while (sd_bus_process(f->env.ctl, NULL) > 0)
+			;
+	}
+	assert_true(p.done);
+	assert_non_null(p.reply);
+	return p.reply;
+}
+
+/* Our unique names on the bus other than the test's own connection. */
+static int
+our_other_names(struct fixture *f, char names[][64], int max)
+{
+	char **all = NULL;
+	const char *self = NULL;
+	int n = 0;
+
+	assert_true(sd_bus_get_unique_name(f->env.ctl, &self) >= 0);
+	assert_true(sd_bus_list_names(f->env.ctl, &all, NULL) >= 0);
+	for (char **p = all; *p != NULL; p++) {
+		sd_bus_message *r = NULL;
+		uint32_t pid = 0;
+
+		if ((*p)[0] == ':' && strcmp(*p, self) != 0 &&
+		    sd_bus_call_method(f->env.ctl, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+		    "org.freedesktop.DBus", "GetConnectionUnixProcessID", NULL, &r, "s", *p) >= 0 &&
+		    sd_bus_message_read(r, "u", &pid) > 0 && pid == (uint32_t)getpid() && n < max)
+			snprintf(names[n++], 64, "%s", *p);
+		sd_bus_message_unref(r);
+		free(*p);
+	}
+	free(all);
+	return n;
+}
+
+/* The object BlueZ reads back, as advertising-api.txt types it; gone once freed. */
+static void
+test_advertisement_object(void **state)
+{
+	struct fixture *f = *state;
+	struct rec ra = {0};
+	struct cable_bt_advertiser *a = advertiser(f, "hci1", advert20, 20, &ra);
+	char names[4][64];
+	sd_bus_message *r = NULL;
+	const char *xml, *prop, *contents, *str;
+	char type;
+	int n, seen = 0;
+
+	RUN_UNTIL(f, ra.registered || ra.got_error, 5000);
+	assert_true(ra.registered);
+	n = our_other_names(f, names, 4);
+	assert_int_equal(n, 1);
+	/* Exactly one object under /org/cablebridge. */
+	r = pumped_call(f, names[0], "/org/cablebridge", "org.freedesktop.DBus.Introspectable",
+	    "Introspect", NULL, NULL);
+	assert_true(sd_bus_message_read(r, "s", &xml) > 0);
+	assert_non_null(strstr(xml, "<node name=\"advertisement0\"/>"));
+	assert_null(strstr(strstr(xml, "advertisement0") + 1, "<node name="));
+	r = sd_bus_message_unref(r);
+	r = pumped_call(f, names[0], "/org/cablebridge/advertisement0",
+	    "org.freedesktop.DBus.Properties", "GetAll", "s", "org.bluez.LEAdvertisement1");
+	assert_true(sd_bus_message_enter_container(r, 'a', "{sv}") > 0);
+	while (sd_bus_message_enter_container(r, 'e', "sv") > 0) {
+		assert_true(sd_bus_message_read(r, "s", &prop) > 0);
+		assert_true(sd_bus_message_peek_type(r, &type, &contents) > 0);
+		if (!strcmp(prop, "Type")) {
+			assert_string_equal(contents, "s");
+			assert_true(sd_bus_message_read(r, "v", "s", &str) > 0);
+			assert_string_equal(str, "broadcast");
+			seen |= 1;
+		} else if (!strcmp(prop, "ServiceUUIDs")) {
+			assert_string_equal(contents, "as");
+			assert_true(sd_bus_message_read(r, "v", "as", 1, &str) > 0);
+			assert_string_equal(str, "0000fff9-0000-1000-8000-00805f9b34fb");
+			seen |= 2;
+		} else if (!strcmp(prop, "ServiceData")) {
+			const void *p;
+			size_t len;
+
+			assert_string_equal(contents, "a{sv}");
+			assert_true(sd_bus_message_enter_container(r, 'v', "a{sv}") > 0);
+			assert_true(sd_bus_message_enter_container(r, 'a', "{sv}") > 0);
+			assert_true(sd_bus_message_enter_container(r, 'e', "sv") > 0);
+			assert_true(sd_bus_message_read(r, "s", &str) > 0);
+			assert_string_equal(str, "0000fff9-0000-1000-8000-00805f9b34fb");
+			assert_true(sd_bus_message_enter_container(r, 'v', "ay") > 0);
+			assert_true(sd_bus_message_read_array(r, 'y', &p, &len) > 0);
+			assert_int_equal(len, 20);
+			assert_memory_equal(p, advert20, 20);
+			assert_true(sd_bus_message_exit_container(r) >= 0);
+			assert_true(sd_bus_message_exit_container(r) >= 0);
+			/* exactly one entry */
+			assert_int_equal(sd_bus_message_enter_container(r, 'e', "sv"), 0);
+			assert_true(sd_bus_message_exit_container(r) >= 0);
+			assert_true(sd_bus_message_exit_container(r) >= 0);
+			seen |= 4;
+		} else if (!strcmp(prop, "MinInterval") || !strcmp(prop, "MaxInterval")) {
+			uint32_t v;
+
+			assert_string_equal(contents, "u");
+			assert_true(sd_bus_message_read(r, "v", "u", &v) > 0);
+			assert_int_equal(v, 100);
+			seen |= prop[1] == 'i' ? 8 : 16;
+		} else
+			fail_msg("unexpected advertisement property %s", prop);
+		assert_true(sd_bus_message_exit_container(r) >= 0);
+	}
+	assert_int_equal(seen, 31);
+	sd_bus_message_unref(r);
+	cable_bt_advertiser_free(&a);
+	assert_int_equal(our_other_names(f, names, 4), 0);
+}
+
 static void
 test_readiness(void **state)
 {
@@ -1085,6 +1226,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_free_inside_callbacks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_right_after_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_leaks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_advertisement_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readiness, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lws_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readiness_no_adv_manager, setup_no_adv_manager,

@@ -431,11 +431,29 @@ test_forward_canonical(void **state)
 	static const uint8_t dup[] = { 0x02, 0xa3, 0x01, 0x63, 'a', '.', 'b', 0x02, 0x41, 0x00, 0x01,
 		0x63, 'a', '.', 'b' };
 
+	/* Key 5 written in three bytes (19 00 05): forwarded in one. */
+	static const uint8_t wide[] = { 0x02, 0xa3, 0x01, 0x63, 'a', '.', 'b', 0x02, 0x41, 0x00, 0x19,
+		0x00, 0x05, 0xa1, 0x62, 'u', 'p', 0xf5 };
+	static const uint8_t narrow[] = { 0x02, 0xa3, 0x01, 0x63, 'a', '.', 'b', 0x02, 0x41, 0x00,
+		0x05, 0xa1, 0x62, 'u', 'p', 0xf5 };
+	/* An array as a map key: not a CTAP request. */
+	static const uint8_t arraykey[] = { 0x02, 0xa3, 0x01, 0x63, 'a', '.', 'b', 0x02, 0x41, 0x00,
+		0x81, 0x00, 0x00 };
+
 	(void)state;
 	assert_int_equal(cable_ctap_policy_decide(p, 0, req, sizeof(req), &d), 0);
 	assert_int_equal(d.action, CABLE_CTAP_ACTION_FORWARD);
 	assert_int_equal(d.out_len, sizeof(want));
 	assert_memory_equal(d.out, want, sizeof(want));
+	cable_ctap_decision_clear(&d);
+	assert_int_equal(cable_ctap_policy_decide(p, 0, wide, sizeof(wide), &d), 0);
+	assert_int_equal(d.action, CABLE_CTAP_ACTION_FORWARD);
+	assert_int_equal(d.out_len, sizeof(narrow));
+	assert_memory_equal(d.out, narrow, sizeof(narrow));
+	cable_ctap_decision_clear(&d);
+	assert_int_equal(cable_ctap_policy_decide(p, 0, arraykey, sizeof(arraykey), &d), 0);
+	assert_int_equal(d.out_len, 1);
+	assert_int_equal(d.out[0], CABLE_CTAP_INVALID_CBOR);
 	cable_ctap_decision_clear(&d);
 	assert_int_equal(cable_ctap_policy_decide(p, 0, dup, sizeof(dup), &d), 0);
 	assert_int_equal(d.action, CABLE_CTAP_ACTION_LOCAL);

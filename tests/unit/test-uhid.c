@@ -733,6 +733,66 @@ test_socket_transport_and_key_timers(void **state)
 	free(L);
 }
 
+/* Fires every live watch except fd with the given events. */
+static void
+fire_all(struct fake_loop *L, int except, uint32_t ev)
+{
+	for (size_t i = 0; i < 32; i++)
+		if (L->watches[i].live && L->watches[i].fd != except)
+			L->watches[i].cb(L->watches[i].arg, L->watches[i].fd, ev);
+}
+
+static void
+test_socket_backpressure(void **state)
+{
+	struct fake_loop *L = loop_new();
+	struct cable_hid_socket *s = NULL;
+	char dir[] = "/tmp/cable-hid-test-XXXXXX", path[128];
+	uint8_t rep[64], in[64];
+	size_t got = 0;
+	int lfd, c;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/k", dir);
+	assert_int_equal(cable_hid_socket_new(&L->base, path, cable_hid_key_input, NULL, &s), 0);
+	lfd = L->watches[0].fd;
+	c = client_connect(path);
+	assert_true(fire_fd(L, lfd));
+
+	/* A client that does not read: the socket fills, the rest waits in order, nothing is lost. */
+	memset(rep, 0, sizeof(rep));
+	for (uint32_t i = 0; i < 1000; i++) {
+		memcpy(rep, &i, sizeof(i));
+		assert_int_equal(cable_hid_socket_send(s, rep), 0);
+	}
+	assert_int_equal(cable_hid_socket_clients(s), 1);
+	for (int rounds = 0; got < 1000 && rounds < 100; rounds++) {
+		while (recv(c, in, sizeof(in), MSG_DONTWAIT) == 64) {
+			uint32_t v;
+
+			memcpy(&v, in, sizeof(v));
+			assert_int_equal(v, got);
+			got++;
+		}
+		fire_all(L, lfd, CABLE_LOOP_OUT); /* the loop reports the socket writable again */
+	}
+	assert_int_equal(got, 1000);
+
+	/* One that falls too far behind is disconnected rather than given holes. */
+	for (uint32_t i = 0; i < 6000; i++)
+		assert_int_equal(cable_hid_socket_send(s, rep), 0);
+	assert_int_equal(cable_hid_socket_clients(s), 0);
+	got = 0;
+	while (recv(c, in, sizeof(in), 0) == 64)
+		got++;
+	assert_true(got > 0 && got < 6000);
+	close(c);
+	cable_hid_socket_free(&s);
+	rmdir(dir);
+	free(L);
+}
+
 static void
 test_socket_path_checks(void **state)
 {
@@ -853,6 +913,7 @@ main(void)
 		cmocka_unit_test(test_uhid_adapter_fd_failure),
 		cmocka_unit_test(test_uhid_create_fails),
 		cmocka_unit_test(test_socket_transport_and_key_timers),
+		cmocka_unit_test(test_socket_backpressure),
 		cmocka_unit_test(test_socket_path_checks),
 		cmocka_unit_test(test_transport_specs),
 	};

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cable/cable.h"
@@ -58,6 +59,8 @@ struct bridge {
 	enum cable_ctap_kind touch_kind;
 	struct cable_loop_timer *touch_timer;
 	enum select_mode select;
+	const char *select_command; /* asks the person; exit 0 = use the phone */
+	pid_t select_pid;
 	uint32_t select_timeout_s;
 	uint32_t timeout_s;
 	bool stopping;
@@ -209,11 +212,12 @@ on_sess_event(void *arg, const struct cable_initiator_event *ev)
 	case CABLE_INITIATOR_EV_CONNECTED:
 		withdraw_for(s);
 		logmsg("connected to the phone");
+		break;
+	case CABLE_INITIATOR_EV_WAITING:
+		/* The post-handshake message has come: what the phone supports refines our getInfo. */
 		if (cable_initiator_getinfo(s->in, &gi, &gi_len) == 0 &&
 		    cable_ctap_policy_refine(b->policy, gi, gi_len) != 0)
 			logmsg("the phone's getInfo is malformed; keeping ours");
-		break;
-	case CABLE_INITIATOR_EV_WAITING:
 		if (s->req != 0)
 			(void)cable_hid_key_set_status(b->key, s->req, CABLE_CTAPHID_STATUS_UPNEEDED);
 		logmsg("request sent; waiting for the person to confirm on the phone");
@@ -310,6 +314,10 @@ touch_end(struct bridge *b, bool approved, bool timed_out)
 
 	b->loop->ops->timer_del(&b->touch_timer);
 	b->touch_req = 0;
+	if (b->select_pid > 0) {
+		(void)kill(-b->select_pid, SIGTERM);
+		b->select_pid = 0;
+	}
 	if (req == 0)
 		return;
 	respond_status(b, req, cable_ctap_policy_touch_answer(b->touch_kind, approved, timed_out));
@@ -340,6 +348,12 @@ start_touch(struct bridge *b, uint64_t req, enum cable_ctap_kind kind)
 		touch_end(b, false, true);
 		return;
 	}
+	if (b->select_command != NULL &&
+	    (b->select_pid = hook_spawn(b->select_command, "CABLE_TOUCH_KIND", cable_ctap_kind_name(kind))) > 0) {
+		logmsg("%s request: asking with --select-command", cable_ctap_kind_name(kind));
+		return;
+	}
+	b->select_pid = 0;
 	logmsg("%s request: to use the phone, send SIGUSR1 (systemctl --user kill -s USR1 "
 	    "cable-bridged); SIGUSR2 declines", cable_ctap_kind_name(kind));
 }
@@ -394,7 +408,7 @@ on_hid_event(void *arg, const struct cable_ctaphid_event *ev)
 		/* The machine has answered the client already (0x2D on CANCEL, 0x2F on timeout). */
 		if (ev->request == b->touch_req) {
 			b->touch_req = 0;
-			b->loop->ops->timer_del(&b->touch_timer);
+			touch_end(b, false, false); /* stops the timer and the select command; no answer */
 			logmsg("%s request cancelled by the client", cable_ctap_kind_name(b->touch_kind));
 		}
 		if (b->cur != NULL && b->cur->req == ev->request) {
@@ -434,6 +448,23 @@ on_hid_state(void *arg, enum cable_hid_state state)
 
 /* ---- signals --------------------------------------------------------------------------------- */
 
+/* Children (QR hook, select command) that exited; the select command's status is the answer. */
+static void
+reap(struct bridge *b)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		qr_presenter_child_exited(b->qr, pid);
+		if (pid == b->select_pid) {
+			b->select_pid = 0;
+			if (b->touch_req != 0)
+				touch_end(b, WIFEXITED(status) && WEXITSTATUS(status) == 0, false);
+		}
+	}
+}
+
 static void
 on_signal(void *arg, int signo)
 {
@@ -446,7 +477,7 @@ on_signal(void *arg, int signo)
 			touch_end(b, signo == SIGUSR1, false);
 		break;
 	case SIGCHLD:
-		qr_presenter_reap(b->qr);
+		reap(b);
 		break;
 	default:
 		if (b->stopping)
@@ -509,6 +540,8 @@ usage(FILE *f)
 	      "                         (default $XDG_RUNTIME_DIR/cable-bridge)\n"
 	      "  --select MODE          touch/selection requests: signal (default: wait for SIGUSR1\n"
 	      "                         to pick the phone, SIGUSR2 to decline), auto, deny\n"
+	      "  --select-command CMD   ask the person with CMD (sh -c; exit 0 = use the phone,\n"
+	      "                         anything else declines; SIGTERM when the request ends)\n"
 	      "  --select-timeout SEC   how long a touch request waits (default 30)\n"
 	      "  --timeout SEC          a hybrid session's limit (default 120)\n"
 	      "  --no-dbus              no org.cablebridge.Bridge1 interface on the session bus\n"
@@ -535,7 +568,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_FG = 256, O_HID, O_SERVER, O_CA, O_ADAPTER, O_QRCMD, O_QRDIR, O_SELECT, O_SELTO, O_TIMEOUT,
-		O_NODBUS, O_NOUI };
+		O_NODBUS, O_NOUI, O_SELCMD };
 	static const struct option opts[] = {
 		{"foreground", no_argument, NULL, O_FG},
 		{"hid", required_argument, NULL, O_HID},
@@ -546,6 +579,7 @@ main(int argc, char **argv)
 		{"qr-dir", required_argument, NULL, O_QRDIR},
 		{"select", required_argument, NULL, O_SELECT},
 		{"select-timeout", required_argument, NULL, O_SELTO},
+		{"select-command", required_argument, NULL, O_SELCMD},
 		{"timeout", required_argument, NULL, O_TIMEOUT},
 		{"no-dbus", no_argument, NULL, O_NODBUS},
 		{"no-ui", no_argument, NULL, O_NOUI},
@@ -596,6 +630,7 @@ main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case O_SELCMD: b.select_command = optarg; break;
 		case O_SELTO:
 			if (!parse_u32(optarg, 1, 600, &b.select_timeout_s)) {
 				fprintf(stderr, "cable-bridged: --select-timeout must be 1..600 seconds\n");

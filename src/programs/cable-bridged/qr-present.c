@@ -139,30 +139,40 @@ expand(const char *cmd, const char *png, const char *url, char *out, size_t cap)
 	return 0;
 }
 
-static int
-run_hook(struct qr_presenter *p, const char *url)
+pid_t
+hook_spawn(const char *cmd, const char *name, const char *value)
 {
-	char cmd[8192];
 	sigset_t none;
 	pid_t pid;
-	int r;
 
-	if ((r = expand(p->command, p->dir != NULL ? p->png_path : "", url, cmd, sizeof(cmd))) != 0)
-		return r;
 	if ((pid = fork()) < 0)
-		return CABLE_ERR_IO;
+		return -1;
 	if (pid == 0) {
 		/* The loop takes signals through signalfd with them blocked; the hook must not inherit that. */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setpgid(0, 0);
-		setenv("CABLE_QR_URL", url, 1);
-		if (p->dir != NULL)
-			setenv("CABLE_QR_FILE", p->png_path, 1);
+		if (name != NULL)
+			setenv(name, value, 1);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
 	(void)setpgid(pid, pid);
+	return pid;
+}
+
+static int
+run_hook(struct qr_presenter *p, const char *url)
+{
+	char cmd[8192];
+	pid_t pid;
+	int r;
+
+	if ((r = expand(p->command, p->dir != NULL ? p->png_path : "", url, cmd, sizeof(cmd))) != 0)
+		return r;
+	/* The child also sees CABLE_QR_FILE through %f; the URL goes in the environment. */
+	if ((pid = hook_spawn(cmd, "CABLE_QR_URL", url)) < 0)
+		return CABLE_ERR_IO;
 	p->hook = pid;
 	return 0;
 }
@@ -225,14 +235,10 @@ qr_presenter_withdraw(struct qr_presenter *p)
 }
 
 void
-qr_presenter_reap(struct qr_presenter *p)
+qr_presenter_child_exited(struct qr_presenter *p, pid_t pid)
 {
-	pid_t pid;
-	int status;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		if (p != NULL && pid == p->hook)
-			p->hook = 0;
+	if (p != NULL && pid == p->hook)
+		p->hook = 0;
 }
 
 void

@@ -25,8 +25,14 @@ int qr_presenter_show(struct qr_presenter *p, const char *url);
  */
 void qr_presenter_withdraw(struct qr_presenter *p);
 bool qr_presenter_shown(const struct qr_presenter *p);
-/* A child exited (SIGCHLD): reaps hooks without blocking. */
-void qr_presenter_reap(struct qr_presenter *p);
+/* The child pid exited (reaped by the caller): forget it if it was the hook. */
+void qr_presenter_child_exited(struct qr_presenter *p, pid_t pid);
+
+/*
+ * Runs cmd with sh -c in its own process group with signals unblocked (the loop blocks them for
+ * signalfd), env name=value set when name is not NULL. The pid (= process group) or -1.
+ */
+pid_t hook_spawn(const char *cmd, const char *name, const char *value);
 void qr_presenter_free(struct qr_presenter **p);
 
 #endif

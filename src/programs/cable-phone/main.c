@@ -391,6 +391,7 @@ default_store_path(void)
 {
 	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	char dir[4096], *path;
+	size_t n, plen;
 
 	if (state != NULL && state[0] == '/')
 		snprintf(dir, sizeof(dir), "%s", state);
@@ -399,14 +400,15 @@ default_store_path(void)
 	else
 		return NULL;
 	(void)mkdir(dir, 0700);
-	if (strlen(dir) + 64 >= sizeof(dir))
+	if ((n = strlen(dir)) + 64 >= sizeof(dir))
 		return NULL;
-	strcat(dir, "/cable-bridge");
+	snprintf(dir + n, sizeof(dir) - n, "/cable-bridge");
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return NULL;
-	if ((path = malloc(strlen(dir) + 32)) == NULL)
+	plen = strlen(dir) + 32;
+	if ((path = malloc(plen)) == NULL)
 		return NULL;
-	sprintf(path, "%s/cable-phone.cbor", dir);
+	snprintf(path, plen, "%s/cable-phone.cbor", dir);
 	return path;
 }
 

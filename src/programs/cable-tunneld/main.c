@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ struct app {
 	struct cable_loop *loop;
 	struct cable_tunnel_server *srv;
 	struct cable_loop_timer *deadline;
+	struct cable_loop_timer *trim;
 	uint32_t drain_ms;
 	int min_level;
 	bool draining;
@@ -71,6 +73,10 @@ usage(FILE *f)
 	    "  --max-pending N         tunnels waiting for a connect side, in total [10000]\n"
 	    "  --max-per-source N      open connections per source address [64]\n"
 	    "  --max-header BYTES      request header bytes [4096]\n"
+	    "  --max-queued BYTES      bytes waiting for one side of a tunnel [65536]\n"
+	    "  --trusted-proxy ADDR    a proxy whose X-Real-IP names the client for --max-per-source\n"
+	    "                          (repeatable, numeric address)\n"
+	    "  --max-queued-total BYTES bytes waiting in all tunnels together [268435456]\n"
 	    "  --max-fds N             descriptors to provision [RLIMIT_NOFILE]\n"
 	    "  --event-lib epoll|poll  how to wait for events [epoll when built with libev]\n"
 	    "  --drain-timeout SECONDS on SIGTERM, wait this long for tunnels to finish [130]\n"
@@ -143,6 +149,24 @@ deadline_hit(void *arg)
 	app->loop->ops->quit(app->loop, 0);
 }
 
+/*
+ * Heap that a burst of connections (an attack, a reconnect storm) used goes back to the system
+ * once they are gone: glibc keeps freed pages otherwise and the server would stay at its peak.
+ */
+#define TRIM_PERIOD_US (2 * 1000 * 1000)
+#define TRIM_FREE_BYTES (512 * 1024)
+
+static void
+trim_tick(void *arg)
+{
+	struct app *app = arg;
+
+	app->loop->ops->timer_del(&app->trim);
+	if (mallinfo2().fordblks > TRIM_FREE_BYTES)
+		malloc_trim(0);
+	(void)app->loop->ops->timer_add(app->loop, TRIM_PERIOD_US, trim_tick, app, &app->trim);
+}
+
 static void
 on_signal(void *arg, int signo)
 {
@@ -167,7 +191,7 @@ main(int argc, char **argv)
 {
 	enum {
 		O_LISTEN = 256, O_CERT, O_KEY, O_RID, O_LIFETIME, O_WAIT, O_MSG, O_MSGS, O_PENDING,
-		O_SOURCE, O_HEADER, O_FDS, O_DRAIN, O_LOG, O_HELP, O_VERSION, O_EVLIB,
+		O_SOURCE, O_HEADER, O_FDS, O_DRAIN, O_LOG, O_HELP, O_VERSION, O_EVLIB, O_QUEUED, O_QTOTAL, O_PROXY,
 	};
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, O_LISTEN},
@@ -187,6 +211,9 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, O_HELP},
 		{"version", no_argument, NULL, O_VERSION},
 		{"event-lib", required_argument, NULL, O_EVLIB},
+		{"max-queued", required_argument, NULL, O_QUEUED},
+		{"max-queued-total", required_argument, NULL, O_QTOTAL},
+		{"trusted-proxy", required_argument, NULL, O_PROXY},
 		{NULL, 0, NULL, 0},
 	};
 	struct cable_tunnel_server_config cfg;
@@ -195,6 +222,8 @@ main(int argc, char **argv)
 	char addr[128] = "127.0.0.1";
 	uint32_t v, secs;
 	int opt, r, rc = 1, evlib = -1; /* -1: epoll if available */
+	const char *proxies[CABLE_TUNNEL_MAX_PROXIES];
+	size_t nproxies = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&lcfg, 0, sizeof(lcfg));
@@ -270,6 +299,20 @@ main(int argc, char **argv)
 			else
 				goto bad;
 			break;
+		case O_QUEUED:
+			if (parse_u32(optarg, 1, UINT32_MAX, &cfg.max_queued) != 0)
+				goto bad;
+			break;
+		case O_QTOTAL:
+			if (parse_u32(optarg, 1, UINT32_MAX, &v) != 0)
+				goto bad;
+			cfg.max_queued_total = v;
+			break;
+		case O_PROXY:
+			if (nproxies == CABLE_TUNNEL_MAX_PROXIES)
+				goto bad;
+			proxies[nproxies++] = optarg;
+			break;
 		case O_EVLIB:
 			if (strcmp(optarg, "epoll") == 0)
 				evlib = 1;
@@ -294,6 +337,8 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cfg.listen_addr = addr;
+	cfg.trusted_proxies = proxies;
+	cfg.n_trusted_proxies = nproxies;
 	cfg.log = server_log;
 	cfg.log_arg = &app;
 	/* lws needs room for the largest headers we accept plus what it keeps for itself. */
@@ -320,6 +365,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "cable-tunneld: cannot take signals\n");
 		goto out;
 	}
+	if (app.loop->ops->timer_add(app.loop, TRIM_PERIOD_US, trim_tick, &app, &app.trim) != 0) {
+		fprintf(stderr, "cable-tunneld: cannot add a timer\n");
+		goto out;
+	}
 	/* One line on stdout for supervisors and tests that asked for port 0. */
 	printf("listening %s %d\n", addr, cable_tunnel_server_port(app.srv));
 	fflush(stdout);
@@ -327,11 +376,14 @@ main(int argc, char **argv)
 	rc = r == 0 ? 0 : 1;
 out:
 	app.loop ? app.loop->ops->timer_del(&app.deadline) : (void)0;
+	app.loop ? app.loop->ops->timer_del(&app.trim) : (void)0;
 	cable_tunnel_server_free(&app.srv);
 	cable_loop_lws_free(&app.loop);
 	return rc;
 bad:
 	fprintf(stderr, "cable-tunneld: invalid value for --%s: %s\n",
-	    opt == O_EVLIB ? "event-lib" : opts[opt - O_LISTEN].name, optarg);
+	    opt == O_EVLIB ? "event-lib" : opt == O_QUEUED ? "max-queued" :
+	    opt == O_QTOTAL ? "max-queued-total" : opt == O_PROXY ? "trusted-proxy" :
+	    opts[opt - O_LISTEN].name, optarg);
 	return EXIT_USAGE;
 }

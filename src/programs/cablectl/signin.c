@@ -50,6 +50,7 @@ struct signin {
 	struct cable_webauthn_request *req;
 	int exit_code;
 	int signo;
+	double t_signal; /* when the first signal came */
 	bool printed;
 	double t0;
 };
@@ -332,14 +333,23 @@ on_signal(void *arg, int signo)
 	struct signin *a = arg;
 
 	if (a->signo != 0) {
-		/* A second signal: stop waiting for the close. */
+		/*
+		 * Another signal. One Ctrl-C can arrive twice (timeout(1) forwards it to the child and
+		 * to its process group), so only one a second later means "stop waiting for the close".
+		 */
+		if (mono_ms() - a->t_signal < 1000)
+			return;
+		if (a->json)
+			emit_json(a, json_pack("{s:s, s:s, s:i}", "event", "cancelled", "stage",
+			    cable_initiator_stage_name(cable_initiator_stage(a->in)), "exit", a->exit_code));
 		a->loop->ops->quit(a->loop, 0);
 		return;
 	}
 	a->signo = signo;
-	a->exit_code = signo == SIGTERM ? SIGNIN_SIGTERM : SIGNIN_SIGINT;
-	if (cable_initiator_stage(a->in) == CABLE_INITIATOR_STAGE_AFTER)
-		a->signo = 0; /* the answer is already printed: finish normally */
+	a->t_signal = mono_ms();
+	/* After the answer is printed the session just stops waiting for the phone's close. */
+	if (cable_initiator_stage(a->in) != CABLE_INITIATOR_STAGE_AFTER)
+		a->exit_code = signo == SIGTERM ? SIGNIN_SIGTERM : SIGNIN_SIGINT;
 	cable_initiator_cancel(a->in);
 }
 
@@ -454,7 +464,8 @@ signin_usage(FILE *f, const char *cmd)
 	    "  5    tunnel failure: cannot connect, TLS, HTTP error, closed before the answer\n"
 	    "  6    protocol error from the phone (handshake, decryption, framing, invalid answer)\n"
 	    "  7    other failure (out of memory, cannot write a file)\n"
-	    "  130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM: shutdown sent, all stopped\n",
+	    "  130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM: shutdown sent, all stopped\n"
+	    "       (another signal a second later stops waiting for the tunnel to close)\n",
 	    cmd, (int)strlen(cmd), "", (int)strlen(cmd), "",
 	    create ? "Registers a passkey" : "Signs in", create ? "makeCredential" : "getAssertion",
 	    create ? "RegistrationResponseJSON" : "AuthenticationResponseJSON",
