@@ -3,7 +3,8 @@
 # QR window through D-Bus activation on a private session bus when a request begins; a screenshot
 # of the window is taken (ImageMagick import) and zbarimg must decode the exact FIDO:/ URL from it;
 # cable-phone scans that URL and answers; the window closes itself when the request ends. Then the
-# same with the dark theme (the QR stays dark on light), ended by Cancel over D-Bus: the client
+# same with the system preferring dark (a stand-in desktop portal's color-scheme; the QR stays dark
+# on light), ended by Cancel over D-Bus: the client
 # gets CTAP2_ERR_OPERATION_DENIED and the window closes; the Cancel button clicked (xdotool); and
 # on Wayland (weston headless). The screenshots are kept as
 # $CABLE_BUILD_DIR/artifacts/ui-screenshot.png, ui-screenshot-dark.png, ui-screenshot-wayland.png.
@@ -136,13 +137,16 @@ done
 sleep 0.3
 window_listed && bad "window still on the X server" || ok "window gone from the X server (xwininfo -tree)"
 
-# ---- 2: started by hand with the dark theme; Cancel over D-Bus ------------------------------------
+# ---- 2: started by hand, the portal says dark; Cancel over D-Bus ------------------------------------
 UI_PID=$(sed -n 's/.*listening for cable-bridged requests (pid \([0-9]*\)).*/\1/p' "$UILOG" | head -1)
 [ -n "$UI_PID" ] && kill -TERM "$UI_PID"
 for ((i = 0; i < 200; i++)); do kill -0 "$UI_PID" 2>/dev/null || break; sleep 0.05; done
 kill -0 "$UI_PID" 2>/dev/null && bad "the activated UI did not stop on SIGTERM" || ok "the activated UI stopped on SIGTERM"
+# The system prefers dark, as the desktop portal says (a stand-in portal on the session bus).
+bg $PY "$CABLE_SOURCE_DIR/tests/integration/fake_portal.py" >"$W/portal.out" 2>&1
+wait_line "$W/portal.out" '^ready' 10
 UILOG="$W/ui-dark.log"
-GTK_THEME=Adwaita:dark bg "$UI" --idle-timeout 0 2>"$UILOG"
+bg "$UI" --idle-timeout 0 2>"$UILOG"
 DARK_PID=$LAST_PID
 wait_line "$UILOG" 'listening for cable-bridged requests' 20
 # Owning org.cablebridge.BridgeUI before the request, so the bus does not activate another one.
@@ -151,6 +155,8 @@ CUR=2
 request dark
 wait_line "$UILOG" 'request 2: window shown' 20
 XID=$(xid_of 2)
+grep -q 'colour scheme from the portal: dark' "$UILOG" && ok "the UI read the portal's colour scheme (dark)" ||
+	bad "the UI did not read the portal"
 shot dark "$XID"
 cp "$W/dark.png" "$CABLE_BUILD_DIR/artifacts/ui-screenshot-dark.png" 2>/dev/null
 # The dark theme really is on: the window's corner pixel is dark, the QR's quiet zone stays white.
