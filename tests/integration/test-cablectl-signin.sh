@@ -195,7 +195,11 @@ expect_not "$W/declined.out" '.' "nothing on stdout when refused"
 
 # ---- every misbehaviour of cable-phone: the documented exit code, no hang -------------------------
 CTL_EXTRA=(--timeout $((8 * S)))
+# Under the valgrind pass (15 minutes at most) one misbehaviour per kind of failure path is enough:
+# the protocol outcome of each is checked in the ordinary pass.
+VG_SUBSET=" wrong-psk revision-0 garbage shutdown-after drop-tunnel bad-update "
 while read -r name want err; do
+	[ -n "${CABLE_VALGRIND:-}" ] && [[ "$VG_SUBSET" != *" $name "* ]] && continue
 	signin "mb-$name" create --ephemeral --misbehave "$name"
 	expect_rc "$CTL_RC" "$want" "--misbehave $name"
 	[ "$ELAPSED" -le $((12 * S)) ] && ok "--misbehave $name: done in ${ELAPSED}s" || bad "--misbehave $name took ${ELAPSED}s"
@@ -218,14 +222,14 @@ bad-update 6 CABLE_ERR_UPDATE
 EOF
 expect "$W/mb-revision-0.err" '"event":"waiting","revision":0' "revision 0 detected"
 CTL_EXTRA=(--timeout $((2 * S)))
-signin mb-bad-advert-tag create --ephemeral --misbehave bad-advert-tag --timeout $((3 * S))
+signin mb-bad-advert-tag create --ephemeral --misbehave bad-advert-tag --timeout $((2 * S + 2))
 expect_rc "$CTL_RC" 3 "--misbehave bad-advert-tag: no phone found, timeout"
 expect "$W/mb-bad-advert-tag.err" '"event":"failed","error":"CABLE_ERR_TIMEOUT".*"stage":"scan"' "timeout in the scan stage"
 
 # ---- tunnel failure: the desktop cannot reach the phone's tunnel server -------------------------
 CTL_EXTRA=(--timeout $((8 * S)))
 DESK=(--adapter hci0 --tunnel-server ws://127.0.0.1:9)
-signin tunnel create --ephemeral --timeout $((3 * S))
+signin tunnel create --ephemeral --timeout $((S + 2))
 expect_rc "$CTL_RC" 5 "tunnel server unreachable"
 expect "$W/tunnel.err" '"error":"CABLE_ERR_TUNNEL_CONNECT"' "CABLE_ERR_TUNNEL_CONNECT reported"
 DESK=(--adapter hci0 --tunnel-server "$SERVER")
@@ -296,7 +300,9 @@ for p in $(ps -o pid= --ppid $$); do
 	[[ " ${BUS_PIDS[*]} " == *" $p "* ]] || ! kill -0 "$p" 2>/dev/null || LEFT+=" $(ps -o pid=,args= -p "$p")"
 done
 [ -z "$LEFT" ] && ok "no cablectl or cable-phone process left" || bad "processes left:$LEFT"
-[ -z "$(ls -A "$TMPDIR")" ] && ok "no temp file left" || bad "temp files left: $(ls -A "$TMPDIR")"
+# (valgrind's own vgdb FIFOs aside, under the valgrind pass)
+[ -z "$(ls -A "$TMPDIR" | grep -v '^vgdb-pipe-')" ] && ok "no temp file left" ||
+	bad "temp files left: $(ls -A "$TMPDIR")"
 
 echo "$FAILS failure(s)"
 [ "$FAILS" -eq 0 ]
