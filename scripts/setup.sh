@@ -18,7 +18,7 @@ PKGS=(
   bluez bluez-test-tools
   chromium firefox-esr
   # the desktop QR window (cable-bridge-ui, optional) and its test under Xvfb
-  libgtk-4-dev xvfb xauth imagemagick x11-utils xdotool
+  libgtk-4-dev xvfb xauth imagemagick x11-utils xdotool weston
 )
 
 missing=()

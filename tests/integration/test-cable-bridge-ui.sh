@@ -3,9 +3,11 @@
 # QR window through D-Bus activation on a private session bus when a request begins; a screenshot
 # of the window is taken (ImageMagick import) and zbarimg must decode the exact FIDO:/ URL from it;
 # cable-phone scans that URL and answers; the window closes itself when the request ends. Then the
-# same with the dark theme (the QR stays dark on light), ended by Cancel over D-Bus: the client
-# gets CTAP2_ERR_OPERATION_DENIED and the window closes. The screenshots are kept as
-# $CABLE_BUILD_DIR/artifacts/ui-screenshot.png and ui-screenshot-dark.png.
+# same with the system preferring dark (a stand-in desktop portal's color-scheme; the QR stays dark
+# on light), ended by Cancel over D-Bus: the client
+# gets CTAP2_ERR_OPERATION_DENIED and the window closes; the Cancel button clicked (xdotool); and
+# on Wayland (weston headless). The screenshots are kept as
+# $CABLE_BUILD_DIR/artifacts/ui-screenshot.png, ui-screenshot-dark.png, ui-screenshot-wayland.png.
 source "$(dirname "$0")/lib-bus.sh"
 source "$(dirname "$0")/lib-session.sh"
 set -u
@@ -135,13 +137,17 @@ done
 sleep 0.3
 window_listed && bad "window still on the X server" || ok "window gone from the X server (xwininfo -tree)"
 
-# ---- 2: started by hand with the dark theme; Cancel over D-Bus ------------------------------------
+# ---- 2: started by hand, the portal says dark; Cancel over D-Bus ------------------------------------
 UI_PID=$(sed -n 's/.*listening for cable-bridged requests (pid \([0-9]*\)).*/\1/p' "$UILOG" | head -1)
 [ -n "$UI_PID" ] && kill -TERM "$UI_PID"
 for ((i = 0; i < 200; i++)); do kill -0 "$UI_PID" 2>/dev/null || break; sleep 0.05; done
 kill -0 "$UI_PID" 2>/dev/null && bad "the activated UI did not stop on SIGTERM" || ok "the activated UI stopped on SIGTERM"
+# The system prefers dark, as the desktop portal says (a stand-in portal on the session bus).
+bg $PY "$CABLE_SOURCE_DIR/tests/integration/fake_portal.py" >"$W/portal.out" 2>&1
+wait_line "$W/portal.out" '^ready' 10
 UILOG="$W/ui-dark.log"
-GTK_THEME=Adwaita:dark bg "$UI" --idle-timeout 0 2>"$UILOG"
+bg "$UI" --idle-timeout 0 2>"$UILOG"
+DARK_PID=$LAST_PID
 wait_line "$UILOG" 'listening for cable-bridged requests' 20
 # Owning org.cablebridge.BridgeUI before the request, so the bus does not activate another one.
 for ((i = 0; i < 200; i++)); do busctl --user status org.cablebridge.BridgeUI >/dev/null 2>&1 && break; sleep 0.05; done
@@ -149,6 +155,8 @@ CUR=2
 request dark
 wait_line "$UILOG" 'request 2: window shown' 20
 XID=$(xid_of 2)
+grep -q 'colour scheme from the portal: dark' "$UILOG" && ok "the UI read the portal's colour scheme (dark)" ||
+	bad "the UI did not read the portal"
 shot dark "$XID"
 cp "$W/dark.png" "$CABLE_BUILD_DIR/artifacts/ui-screenshot-dark.png" 2>/dev/null
 # The dark theme really is on: the window's corner pixel is dark, the QR's quiet zone stays white.
@@ -179,6 +187,47 @@ if command -v xdotool >/dev/null; then
 	wait_line "$UILOG" 'request 3: window closed' 10 && ok "window closed after the button"
 else
 	echo "skip: xdotool not installed: the Cancel button is not clicked (scripts/setup.sh installs it)"
+fi
+
+# ---- 4: Wayland (weston's headless backend), screenshot through weston-screenshooter -------------
+if command -v weston >/dev/null && command -v weston-screenshooter >/dev/null; then
+	kill -TERM "$DARK_PID"
+	for ((i = 0; i < 200; i++)); do kill -0 "$DARK_PID" 2>/dev/null || break; sleep 0.05; done
+	mkdir -p "$W/wl" && chmod 700 "$W/wl"
+	XDG_RUNTIME_DIR="$W/wl" bg weston --backend=headless-backend.so --socket=cable-wl --idle-time=0 \
+		--debug --use-pixman --width=1024 --height=768 >"$W/weston.log" 2>&1
+	for ((i = 0; i < 200; i++)); do [ -S "$W/wl/cable-wl" ] && break; sleep 0.05; done
+	UILOG="$W/ui-wayland.log"
+	(cd "$W" && XDG_RUNTIME_DIR="$W/wl" WAYLAND_DISPLAY=cable-wl GDK_BACKEND=wayland DISPLAY= \
+		exec "$UI" --idle-timeout 0 2>"$UILOG") &
+	BUS_PIDS+=("$!")
+	wait_line "$UILOG" 'listening for cable-bridged requests' 20
+	for ((i = 0; i < 200; i++)); do busctl --user status org.cablebridge.BridgeUI >/dev/null 2>&1 && break; sleep 0.05; done
+	CUR=4
+	request wayland
+	wait_line "$UILOG" 'request 4: QR drawn at' 20
+	grep -o 'request 4: getAssertion.*' "$UILOG" | sed 's/^/    /'
+	grep -q 'request 4: window shown (.*GdkWaylandToplevel' "$UILOG" && ok "Wayland: the window is a Wayland toplevel" ||
+		bad "Wayland: $(grep 'request 4: window shown' "$UILOG")"
+	sleep 0.5
+	rm -f "$W"/wayland-screenshot-*.png
+	(cd "$W" && XDG_RUNTIME_DIR="$W/wl" WAYLAND_DISPLAY=cable-wl timeout 10 weston-screenshooter) >/dev/null 2>&1
+	WLSHOT=$(ls "$W"/wayland-screenshot-*.png 2>/dev/null | head -1)
+	if [ -n "$WLSHOT" ]; then
+		cp "$WLSHOT" "$CABLE_BUILD_DIR/artifacts/ui-screenshot-wayland.png"
+		decoded=$(zbarimg --raw -q "$WLSHOT" 2>/dev/null)
+		[ "$decoded" = "$(cat "$QR_URL_FILE")" ] && ok "Wayland: zbarimg decodes the exact FIDO:/ URL from weston's screenshot" ||
+			bad "Wayland: decoded '$decoded'"
+	else
+		bad "Wayland: weston-screenshooter made no screenshot"
+	fi
+	gdbus call --session -d org.cablebridge.Bridge1 -o /org/cablebridge/Bridge \
+		-m org.cablebridge.Bridge1.Cancel 4 >/dev/null || bad "Cancel(4) failed"
+	wait "$REQ_PID"
+	[ "$(cat "$W/wayland.status")" = 27 ] && ok "Wayland: Cancel -> 0x27" || bad "Wayland: client got '$(cat "$W/wayland.status")'"
+	wait_line "$UILOG" 'request 4: window closed' 10 && ok "Wayland: window closed when the request ended"
+else
+	echo "skip: weston not installed: no Wayland run"
 fi
 
 kill -TERM "$BRIDGE_PID"

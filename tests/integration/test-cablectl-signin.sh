@@ -254,8 +254,10 @@ fake_start --adapters hci0,hci1
 
 # ---- Ctrl-C ---------------------------------------------------------------------------------------
 # While scanning (no phone): exit 130, discovery stopped, nothing left.
+# (--foreground: plain timeout(1) sends the signal to the child and again to its process group;
+# a second SIGINT means "stop waiting" to cablectl, and the cancelled event was lost 9 times in 25.)
 S0=$(fake_stat hci0 StopDiscovery)
-timeout $((20 * S)) "$CABLECTL" get --origin "$ORIGIN" --json "${DESK[@]}" >"$W/int1.out" 2>"$W/int1.err" &
+timeout --foreground $((20 * S)) "$CABLECTL" get --origin "$ORIGIN" --json "${DESK[@]}" >"$W/int1.out" 2>"$W/int1.err" &
 CPID=$!
 wait_line "$W/int1.err" '"event":"qr"' $((10 * S))
 sleep 0.3
@@ -270,7 +272,7 @@ expect "$W/int1.err" '"event":"cancelled","stage":"scan","exit":130' "cancelled 
 # While the person decides on the phone: shutdown reaches the phone, which stops too.
 mkfifo "$W/prompt"
 exec 7<>"$W/prompt" # held open: the phone's prompt never gets an answer
-timeout $((40 * S)) "$CABLECTL" create --origin "$ORIGIN" --json "${DESK[@]}" >"$W/int2.out" 2>"$W/int2.err" &
+timeout --foreground $((40 * S)) "$CABLECTL" create --origin "$ORIGIN" --json "${DESK[@]}" >"$W/int2.out" 2>"$W/int2.err" &
 CPID=$!
 wait_line "$W/int2.err" '"event":"qr"' $((10 * S))
 URL=$(jfield "$W/int2.err" qr url)

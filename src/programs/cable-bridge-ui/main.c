@@ -115,8 +115,12 @@ module_for_monitor(struct ui *ui, GdkDisplay *display, double *px_per_mm_out)
 	    (mon = g_list_model_get_item(monitors, 0)) != NULL) {
 		gdk_monitor_get_geometry(mon, &geo);
 		mm = gdk_monitor_get_width_mm(mon);
-		/* Bogus EDIDs (projectors, some VMs) give tiny sizes: keep the default then. */
-		if (mm >= 100 && geo.width > 0)
+		/*
+		 * Bogus sizes (projectors, VMs, headless compositors that say 1 mm per pixel): only a
+		 * plausible density (about 50 to 500 dpi) replaces the default.
+		 */
+		if (mm >= 100 && geo.width > 0 && (double)geo.width / mm >= 2.0 &&
+		    (double)geo.width / mm <= 20.0)
 			px_per_mm = (double)geo.width / mm;
 		g_object_unref(mon);
 	}
