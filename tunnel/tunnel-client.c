@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
 
@@ -31,7 +32,8 @@ struct domain_override {
 struct cable_tunnel_client {
 	struct cable_loop *loop;
 	struct lws_context *ctx;
-	struct lws_vhost *vh;
+	struct lws_vhost *vh;     /* ws:// only: no trust store */
+	struct lws_vhost *vh_tls; /* made at the first wss:// connection */
 	struct cable_tunnel_client_config cfg;
 	char *ca_file;
 	char *server_url;
@@ -561,14 +563,14 @@ cable_tunnel_client_new(struct cable_loop *loop, const struct cable_tunnel_clien
 	info.protocols = client_protocols;
 	info.retry_and_idle_policy = &client_retry;
 	info.vhost_name = "cable-tunnel-client";
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	if (c->ca_file != NULL) {
-		/* A test CA replaces the system store, so that only it is trusted. */
-		info.client_ssl_ca_filepath = c->ca_file;
-		info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
-	}
+	/* No client TLS here: loading the trust store costs ~18 ms of CPU, wasted for ws:// only. */
 	if ((c->vh = lws_create_vhost(ctx, &info)) == NULL) {
-		r = c->ca_file ? CABLE_ERR_TUNNEL_TLS : CABLE_ERR_IO;
+		r = CABLE_ERR_IO;
+		goto out;
+	}
+	/* A CA file that cannot be read is still reported now, not at the first wss:// connection. */
+	if (c->ca_file != NULL && access(c->ca_file, R_OK) != 0) {
+		r = CABLE_ERR_TUNNEL_TLS;
 		goto out;
 	}
 	*out = c;
@@ -598,6 +600,8 @@ cable_tunnel_client_free(struct cable_tunnel_client **pc)
 		lws_dll2_remove(&t->list);
 		t->c = NULL;
 	} lws_end_foreach_dll_safe(d, d1);
+	if (c->vh_tls != NULL)
+		lws_vhost_destroy(c->vh_tls);
 	if (c->vh != NULL)
 		lws_vhost_destroy(c->vh);
 	for (o = c->overrides; o != NULL; o = n) {
@@ -672,18 +676,47 @@ cable_tunnel_client_add_server_option(struct cable_tunnel_client *c, const char 
 	return cable_tunnel_client_set_server(c, (uint16_t)id, eq + 1);
 }
 
+/* The TLS-capable vhost, made once, on first use: the system store, or only the given CA. */
+static int
+tls_vhost(struct cable_tunnel_client *c, struct lws_vhost **out)
+{
+	struct lws_context_creation_info info;
+
+	if (c->vh_tls == NULL) {
+		memset(&info, 0, sizeof(info));
+		info.port = CONTEXT_PORT_NO_LISTEN;
+		info.protocols = client_protocols;
+		info.retry_and_idle_policy = &client_retry;
+		info.vhost_name = "cable-tunnel-client-tls";
+		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		if (c->ca_file != NULL) {
+			/* A test CA replaces the system store, so that only it is trusted. */
+			info.client_ssl_ca_filepath = c->ca_file;
+			info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+		}
+		if ((c->vh_tls = lws_create_vhost(c->ctx, &info)) == NULL)
+			return c->ca_file ? CABLE_ERR_TUNNEL_TLS : CABLE_ERR_IO;
+	}
+	*out = c->vh_tls;
+	return 0;
+}
+
 static int
 tunnel_connect(struct cable_tunnel *t)
 {
 	struct lws_client_connect_info ci;
 	char origin[CABLE_TUNNEL_URL_PART_MAX + 8];
+	struct lws_vhost *vh = t->c->vh;
 	struct lws *w;
+	int r;
 
+	if (t->tgt.tls && (r = tls_vhost(t->c, &vh)) != 0)
+		return r;
 	memset(&ci, 0, sizeof(ci));
 	/* Chrome's Origin is the URL's own origin. */
 	snprintf(origin, sizeof(origin), "%s://%s", t->tgt.tls ? "wss" : "ws", t->tgt.hostport);
 	ci.context = t->c->ctx;
-	ci.vhost = t->c->vh;
+	ci.vhost = vh;
 	ci.address = t->tgt.host;
 	ci.port = t->tgt.port;
 	ci.path = t->tgt.path;

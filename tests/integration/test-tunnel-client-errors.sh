@@ -116,8 +116,14 @@ expect_line "$WORK/e15" '^message 1 01$' "echo before going idle"
 expect_line "$WORK/e15" '^closed CABLE_ERR_TIMEOUT' "idle timeout"
 [ "$MS" -ge 500 ] && [ "$MS" -lt 5000 ] && ok "idle timeout after ${MS} ms" || fail "idle timeout took ${MS} ms"
 
-# Nothing listening.
-run "$WORK/e16" --server "ws://127.0.0.1:1" new "$TID"
+# Nothing listening: a port held by a bound socket that never listens refuses every connection,
+# unlike a fixed port number, which something else on a shared machine may be listening on.
+/usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$WORK/closed.port" &
+PIDS+=("$!")
+wait_file "$WORK/closed.port" '^[0-9]+$'
+run "$WORK/e16" --server "ws://127.0.0.1:$(cat "$WORK/closed.port")" new "$TID"
 expect_line "$WORK/e16" '^closed CABLE_ERR_TUNNEL_CONNECT' "connection refused maps to TUNNEL_CONNECT"
 
 finish
