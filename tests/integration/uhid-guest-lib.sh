@@ -1,13 +1,14 @@
 # Shared by the guest tests: a QEMU (TCG) guest on the host's own kernel, with uhid and 9p.
 # Usage: source it, call guest_prepare (sets $work, $qemu, $kernel, $out), write $out/guest.sh,
-# then guest_run SECONDS MEMORY_MB. The guest sees the host's /usr, /etc and /work read-only and
+# then guest_run SECONDS MEMORY_MB. The guest sees the host's /usr, /etc, the source, build and
+# shared folders read-only (wherever the checkout lives) and
 # $out read-write at /out; its init runs /out/guest.sh as root and powers off.
 
 guest_prepare() {
 	qemu=$(command -v qemu-system-x86_64 || true)
 	kernel=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1 || true)
 	local busybox=/bin/busybox
-	if [ -z "$qemu" ] || [ -z "$kernel" ] || [ ! -x "$busybox" ] || ! "$busybox" --list | grep -qx insmod; then
+	if [ -z "$qemu" ] || [ -z "$kernel" ] || [ ! -x "$busybox" ] || ! "$busybox" --list | grep -x insmod >/dev/null; then
 		echo "SKIP: needs qemu-system-x86, linux-image-amd64 and busybox-static (scripts/setup.sh)"
 		exit 77
 	fi
@@ -19,6 +20,11 @@ guest_prepare() {
 	trap guest_cleanup EXIT
 	mkdir -p "$work/initrd/bin" "$work/initrd/mods" "$out"
 	cp "$busybox" "$work/initrd/bin/busybox"
+	# Host folders the guest needs at the same paths: the checkout, the build and shared/.
+	local p
+	for p in "${CABLE_SOURCE_DIR:?}" "${CABLE_BUILD_DIR:?}" "${CABLE_SOURCE_DIR}/../shared"; do
+		[ -d "$p" ] && (cd "$p" && pwd)
+	done >"$work/initrd/binds"
 	: >"$work/initrd/mods/order"
 	local m ko base
 	for m in virtio_pci 9pnet_virtio 9p uhid hid_generic; do
@@ -44,7 +50,8 @@ for m in $(cat /mods/order); do insmod /mods/$m || echo "insmod $m failed"; done
 ip link set lo up
 mount -t 9p -o trans=virtio,version=9p2000.L,ro hostroot /host
 mount -t tmpfs tmp /newroot
-for d in usr etc work; do mkdir -p /newroot/$d; mount --bind /host/$d /newroot/$d; done
+for d in usr etc; do mkdir -p /newroot/$d; mount --bind /host/$d /newroot/$d; done
+for p in $(cat /binds); do mkdir -p /newroot$p; mount --bind /host$p /newroot$p; done
 for l in bin sbin lib lib64; do ln -s usr/$l /newroot/$l; done
 mkdir -p /newroot/out /newroot/proc /newroot/sys /newroot/dev /newroot/tmp /newroot/run /newroot/var/tmp /newroot/root
 mount -t 9p -o trans=virtio,version=9p2000.L out /newroot/out
