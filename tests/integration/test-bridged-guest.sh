@@ -30,6 +30,11 @@ trap cleanup EXIT
 # the host read-only, builds a fresh root around it and runs the guest script.
 mkdir -p "$work/initrd/bin" "$work/initrd/mods" "$work/out"
 cp "$busybox" "$work/initrd/bin/busybox"
+# Host folders the guest needs at the same paths, wherever the checkout lives: the source, the
+# build and shared/ beside the source.
+for p in "$src" "$build" "$src/../shared"; do
+	if [ -d "$p" ]; then (cd "$p" && pwd); fi
+done >"$work/initrd/binds"
 : >"$work/initrd/mods/order"
 for m in virtio_pci 9pnet_virtio 9p uhid hid_generic; do
 	modprobe -S "$kver" --show-depends "$m" | awk '$1 == "insmod" {print $2}'
@@ -53,7 +58,8 @@ mount -t devtmpfs dev /dev
 for m in $(cat /mods/order); do insmod /mods/$m || echo "insmod $m failed"; done
 mount -t 9p -o trans=virtio,version=9p2000.L,ro hostroot /host
 mount -t tmpfs tmp /newroot
-for d in usr etc work; do mkdir -p /newroot/$d; mount --bind /host/$d /newroot/$d; done
+for d in usr etc; do mkdir -p /newroot/$d; mount --bind /host/$d /newroot/$d; done
+for p in $(cat /binds); do mkdir -p /newroot$p; mount --bind /host$p /newroot$p; done
 for l in bin sbin lib lib64; do ln -s usr/$l /newroot/$l; done
 mkdir -p /newroot/out /newroot/proc /newroot/sys /newroot/dev /newroot/tmp /newroot/run /newroot/var/tmp
 mount -t 9p -o trans=virtio,version=9p2000.L out /newroot/out
