@@ -31,7 +31,7 @@ echo '{"challenge": "YmVuY2gtY2hhbGxlbmdlLTAxMjM0NTY3ODk", "rp": {"name": "bench
 echo '{"challenge": "YmVuY2gtY2hhbGxlbmdlLTAxMjM0NTY3ODk"}' >"$W/get.json"
 $PY "$ROOT/bench/signin-bench.py" "$CABLE_BUILD_DIR" "$SERVER" 1 create https://example.com \
 	"$W/create.json" "$W/store.cbor" >/dev/null
-echo "fake BlueZ announce period: ${FAKE_TICK_MS:-100 (default)} ms; --tunnel-ca: $([ -n "${BENCH_CA:-}" ] && echo "a one-certificate CA" || echo "no (lws loads the system CA bundle)")"
+echo "fake BlueZ announce period: ${FAKE_TICK_MS:-100 (default)} ms; --tunnel-ca: $([ -n "${BENCH_CA:-}" ] && echo "a one-certificate CA" || echo "no (the system CA bundle is loaded only for wss://)")"
 echo "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); $(uname -r)"
 $PY "$ROOT/bench/signin-bench.py" "$CABLE_BUILD_DIR" "$SERVER" "$N" get https://example.com \
 	"$W/get.json" "$W/store.cbor"
