@@ -2,8 +2,8 @@
 # The whole test suite: installs what is needed, then three passes of the same ctest suite:
 #   1. gcc, -Werror, optimised build;
 #   2. clang with AddressSanitizer + UndefinedBehaviorSanitizer, plus the fuzz harness smoke runs;
-#   3. gcc build with every unit test under valgrind memcheck (memory errors, definite leaks);
-#      scripts/test-valgrind.sh runs the integration tests' programs under valgrind too.
+#   3. gcc build under valgrind memcheck: every unit test, and every program the integration tests
+#      start (memory errors, definite leaks, descriptors left open by the long-running programs).
 # Any sanitizer or valgrind report fails the run.
 # Usage: scripts/test.sh [--quick] (quick = pass 1 only).
 set -euo pipefail
@@ -34,11 +34,6 @@ cmake --build build-asan -j"$jobs"
 # The QEMU scenarios ran in pass 1; they add nothing under ASan but minutes.
 (cd build-asan && ctest --output-on-failure -j"$jobs" --timeout 600 -LE vm --repeat until-pass:2)
 
-echo "== pass 3: valgrind memcheck (unit tests) =="
-cmake -S . -B build-valgrind -G Ninja -DCABLE_WERROR=ON -DCABLE_VALGRIND=ON \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-valgrind -j"$jobs"
-(cd build-valgrind && ctest --output-on-failure -j"$jobs" -L unit --timeout 900 --repeat until-pass:2)
-# The integration tests under valgrind take about 30 minutes and two of them still time out
-# there, so they are a separate command for now: scripts/test-valgrind.sh.
+echo "== pass 3: valgrind memcheck (unit and integration tests) =="
+bash scripts/test-valgrind.sh --no-setup
 echo "== all passes done ($root) =="

@@ -12,6 +12,10 @@ DESK="$CABLE_BUILD_DIR/tests/desk-client"
 CABLECTL="$CABLE_BUILD_DIR/cablectl"
 PY=/usr/bin/python3
 FAILS=0
+# Under the valgrind pass every program runs many times slower: every time limit below is scaled
+# by S, keeping each pair of limits in the order the check relies on.
+S=1
+[ -n "${CABLE_VALGRIND:-}" ] && S=4
 
 ok() { echo "ok: $*"; }
 bad() {
@@ -47,7 +51,7 @@ bus_start
 fake_start --adapters hci0,hci1
 W=$BUS_DIR
 bg "$CABLE_BUILD_DIR/cable-tunneld" --listen 127.0.0.1:0 >"$W/tunneld.out" 2>"$W/tunneld.err"
-wait_line "$W/tunneld.out" '^listening ' 10
+wait_line "$W/tunneld.out" '^listening ' $((10 * S))
 SERVER="ws://127.0.0.1:$(awk '{print $3; exit}' "$W/tunneld.out")"
 COMMON=(--adapter hci1 --tunnel-server "$SERVER")
 
@@ -75,14 +79,14 @@ printf 'not a store' >"$W/corrupt.cbor"
 "$PHONE" --qr "$URL" --store "$W/corrupt.cbor" 2>"$W/e3"; expect_rc $? 9 "corrupt store refused"
 expect "$W/e3" '^cable-phone: credential store .*corrupt' "store error in one line"
 [ "$(cat "$W/corrupt.cbor")" = "not a store" ] && ok "corrupt store left untouched" || bad "corrupt store replaced"
-timeout 20 "$PHONE" --qr "$URL" --ephemeral --json --adapter hci7 --tunnel-server "$SERVER" >"$W/noad.json" 2>/dev/null
+timeout $((20 * S)) "$PHONE" --qr "$URL" --ephemeral --json --adapter hci7 --tunnel-server "$SERVER" >"$W/noad.json" 2>/dev/null
 expect_rc $? 5 "missing adapter is a Bluetooth failure"
 expect "$W/noad.json" '"error":"CABLE_ERR_BT_NO_ADAPTER"' "JSON names the Bluetooth error"
 
 # ---- the advert as a desktop adapter sees it ---------------------------------------------------
-timeout 20 "$PHONE" --qr "$URL" --ephemeral --json --timeout 3 "${COMMON[@]}" >"$W/adv.json" 2>"$W/adv.err" &
+timeout $((20 * S)) "$PHONE" --qr "$URL" --ephemeral --json --timeout $((3 * S)) "${COMMON[@]}" >"$W/adv.json" 2>"$W/adv.err" &
 PPID_=$!
-timeout 15 "$CABLE_BUILD_DIR/tests/bt-tool" scan --adapter hci0 --count 1 --timeout 10 >"$W/scan.out" 2>&1
+timeout $((15 * S)) "$CABLE_BUILD_DIR/tests/bt-tool" scan --adapter hci0 --count 1 --timeout $((10 * S)) >"$W/scan.out" 2>&1
 wait "$PPID_"
 expect_rc $? 6 "nobody connects: advertising times out"
 expect "$W/adv.json" '"event":"closed","error":"CABLE_ERR_TIMEOUT".*"stage":"advertising"' "timeout reported for the advertising stage"
@@ -111,19 +115,19 @@ run_pair() {
 	while [ $# -gt 0 ] && [ "$1" != "--" ]; do dargs+=("$1"); shift; done
 	shift
 	pargs=("$@")
-	timeout 30 "$DESK" --adapter hci0 --tunnel-server "$SERVER" --cdh "$CDH" "${dargs[@]}" >"$W/$name.desk" 2>&1 &
+	timeout $((30 * S)) "$DESK" --adapter hci0 --tunnel-server "$SERVER" --cdh "$CDH" "${dargs[@]}" >"$W/$name.desk" 2>&1 &
 	local dpid=$!
-	wait_line "$W/$name.desk" '^url ' 10
+	wait_line "$W/$name.desk" '^url ' $((10 * S))
 	local url
 	url=$(sed -n 's/^url //p' "$W/$name.desk")
-	timeout 30 "$PHONE" --qr "$url" --json "${COMMON[@]}" "${pargs[@]}" <"${PHONE_STDIN:-/dev/null}" \
+	timeout $((30 * S)) "$PHONE" --qr "$url" --json "${COMMON[@]}" "${pargs[@]}" <"${PHONE_STDIN:-/dev/null}" \
 		>"$W/$name.json" 2>"$W/$name.err"
 	PHONE_RC=$?
 	wait "$dpid"
 	DESK_RC=$?
 }
 
-run_pair mc --mc example.com --timeout 15 -- --store "$STORE"
+run_pair mc --mc example.com --timeout $((15 * S)) -- --store "$STORE"
 expect_rc $PHONE_RC 0 "makeCredential: phone answered"
 expect_rc $DESK_RC 0 "makeCredential: desktop got a valid registration"
 expect "$W/mc.desk" '^advert fff9 20 [0-9a-f]{6} 0$' "desktop matched the advert (domain 0)"
@@ -136,7 +140,7 @@ expect "$W/mc.json" '"event":"closed","error":null' "phone closed cleanly"
 MC_RESP=$(sed -n 's/^response //p' "$W/mc.desk")
 CRED="$(sed -n 's/^mc-ok //p' "$W/mc.desk"):$(sed -n 's/^mc-pub //p' "$W/mc.desk" | tr ' ' ':')"
 
-run_pair ga --ga example.com --cred "$CRED" --timeout 15 -- --store "$STORE"
+run_pair ga --ga example.com --cred "$CRED" --timeout $((15 * S)) -- --store "$STORE"
 expect_rc $PHONE_RC 0 "getAssertion: phone answered"
 expect_rc $DESK_RC 0 "getAssertion: signature verifies with the registered key"
 expect "$W/ga.desk" '^ga-ok$' "assertion checked by the desktop"
@@ -154,15 +158,15 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 	-keyout "$W/key.pem" -out "$W/cert.pem" 2>/dev/null || fail "openssl could not make a certificate"
 bg "$CABLE_BUILD_DIR/cable-tunneld" --listen 127.0.0.1:0 --routing-id 0a0b0c --cert "$W/cert.pem" \
 	--key "$W/key.pem" >"$W/tls.out" 2>"$W/tls.err"
-wait_line "$W/tls.out" '^listening ' 10
+wait_line "$W/tls.out" '^listening ' $((10 * S))
 PLAIN_SERVER=$SERVER
 SERVER="wss://127.0.0.1:$(awk '{print $3; exit}' "$W/tls.out")"
 COMMON=(--adapter hci1 --tunnel-server "$SERVER" --tunnel-ca "$W/cert.pem")
-run_pair tls --ga example.com --cred "$CRED" --tunnel-ca "$W/cert.pem" --timeout 15 -- --store "$STORE"
+run_pair tls --ga example.com --cred "$CRED" --tunnel-ca "$W/cert.pem" --timeout $((15 * S)) -- --store "$STORE"
 expect_rc $PHONE_RC 0 "wss: phone answered through a TLS tunnel server"
 expect "$W/tls.desk" '^advert fff9 20 0a0b0c 0$' "wss: advert carries that server's routing ID"
 expect "$W/tls.desk" '^ga-ok$' "wss: assertion verifies"
-timeout 20 "$PHONE" --qr "$URL" --ephemeral --json --adapter hci1 --tunnel-server "$SERVER" >"$W/noca.json" 2>/dev/null
+timeout $((20 * S)) "$PHONE" --qr "$URL" --ephemeral --json --adapter hci1 --tunnel-server "$SERVER" >"$W/noca.json" 2>/dev/null
 expect_rc $? 4 "wss without --tunnel-ca: tunnel failure"
 expect "$W/noca.json" '"error":"CABLE_ERR_TUNNEL_TLS".*"stage":"tunnel"' "wss without --tunnel-ca: TLS error reported"
 SERVER=$PLAIN_SERVER
@@ -182,7 +186,7 @@ prompt_run() {
 		sleep 0.2
 		echo "$answer" >&9
 	) &
-	PHONE_STDIN="$W/$name.fifo" run_pair "$name" --ga example.com --timeout 15 -- --store "$STORE" --user-presence prompt
+	PHONE_STDIN="$W/$name.fifo" run_pair "$name" --ga example.com --timeout $((15 * S)) -- --store "$STORE" --user-presence prompt
 }
 prompt_run yes y
 expect_rc $PHONE_RC 0 "prompt answered y: phone signs"
@@ -194,13 +198,13 @@ expect_rc $PHONE_RC 1 "prompt answered n: answered with a CTAP error"
 expect "$W/no.desk" '^response 27$' "desktop gets CTAP2_ERR_OPERATION_DENIED"
 
 # ---- slow phone ---------------------------------------------------------------------------------
-run_pair slow --ga example.com --timeout 15 -- --store "$STORE" --delay-ms 800
+run_pair slow --ga example.com --timeout $((15 * S)) -- --store "$STORE" --delay-ms 800
 T_REQ=$(jfield "$W/slow.json" request ms)
 T_ANS=$(jfield "$W/slow.json" answered ms)
 [ -n "$T_REQ" ] && [ -n "$T_ANS" ] && [ $((T_ANS - T_REQ)) -ge 800 ] &&
 	ok "--delay-ms 800 holds the answer ($((T_ANS - T_REQ)) ms)" || bad "delay not applied ($T_REQ -> $T_ANS)"
 # The desktop gives up long after the phone is found (even on a loaded machine), long before it answers.
-run_pair slow2 --ga example.com --timeout 6 -- --store "$STORE" --delay-ms 15000
+run_pair slow2 --ga example.com --timeout $((6 * S)) -- --store "$STORE" --delay-ms $((15000 * S))
 expect "$W/slow2.desk" '^error CABLE_ERR_TIMEOUT response$' "a desktop that gives up first reports a timeout"
 
 # ---- misbehaviour: what the desktop's core reports ---------------------------------------------
@@ -208,7 +212,7 @@ expect "$W/slow2.desk" '^error CABLE_ERR_TIMEOUT response$' "a desktop that give
 misbehave() {
 	local name=$1 want=$2
 	shift 2
-	run_pair "mb-$name" --ga example.com --timeout 5 -- --store "$STORE" --timeout 3 --misbehave "$name"
+	run_pair "mb-$name" --ga example.com --timeout $((5 * S)) -- --store "$STORE" --timeout $((3 * S)) --misbehave "$name"
 	expect_rc $PHONE_RC "$want" "--misbehave $name: phone exit status"
 	for re in "$@"; do
 		expect "$W/mb-$name.desk" "$re" "--misbehave $name: desktop reports /$re/"
@@ -229,9 +233,9 @@ misbehave no-update 0 '^updates 0 0$' '^result ok$'
 misbehave bad-update '0|4' '^error CABLE_ERR_UPDATE '
 
 # ---- signals ------------------------------------------------------------------------------------
-timeout 20 "$PHONE" --qr "$URL" --ephemeral --json "${COMMON[@]}" >"$W/sig.json" 2>/dev/null &
+timeout $((20 * S)) "$PHONE" --qr "$URL" --ephemeral --json "${COMMON[@]}" >"$W/sig.json" 2>/dev/null &
 SPID=$!
-wait_line "$W/sig.json" '"event":"advertising"' 10
+wait_line "$W/sig.json" '"event":"advertising"' $((10 * S))
 kill -INT "$SPID"
 wait "$SPID"
 expect_rc $? 8 "SIGINT cancels"

@@ -9,6 +9,9 @@ WSRAW="/usr/bin/python3 $CABLE_SOURCE_DIR/tests/helpers/wsraw.py"
 WORK=$(mktemp -d /tmp/cable-tunnel-test.XXXXXX)
 PIDS=()
 FAILS=0
+# Under the valgrind pass every program starts and answers many times slower: waits are scaled.
+TIME_SCALE=1
+[ -n "${CABLE_VALGRIND:-}" ] && TIME_SCALE=4
 
 cleanup() {
 	local p
@@ -33,9 +36,9 @@ ok() {
 	echo "ok: $*"
 }
 
-# wait_file FILE PATTERN [SECONDS]: until FILE has a line matching PATTERN.
+# wait_file FILE PATTERN [SECONDS]: until FILE has a line matching PATTERN (SECONDS x TIME_SCALE).
 wait_file() {
-	local f=$1 pat=$2 t=${3:-10} i
+	local f=$1 pat=$2 t=$((${3:-10} * TIME_SCALE)) i
 	for ((i = 0; i < t * 20; i++)); do
 		if [ -f "$f" ] && grep -qE "$pat" "$f"; then
 			return 0

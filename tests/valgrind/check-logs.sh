@@ -5,9 +5,11 @@
 # nothing closes them then, by design.
 # A log without a summary is a process that was killed (SIGKILL) before valgrind could report: it
 # is listed, not failed, because memory errors are still written the moment they happen.
-# Usage: check-logs.sh DIR; exit 0 when clean.
+# Usage: check-logs.sh DIR [--require]; exit 0 when clean. With --require, a directory without any
+# log fails too: the test ran nothing under valgrind, so it proved nothing there.
 set -uo pipefail
 dir=$1
+require=${2:-}
 bad=0 n=0 killed=0
 shopt -s nullglob
 for log in "$dir"/*.log; do
@@ -36,4 +38,8 @@ for log in "$dir"/*.log; do
 	fi
 done
 echo "valgrind: $n process log(s), $killed killed before exit, $bad with findings"
+if [ "$require" = --require ] && [ "$n" -eq 0 ]; then
+	echo "valgrind: no program ran under valgrind" >&2
+	exit 1
+fi
 [ "$bad" -eq 0 ]

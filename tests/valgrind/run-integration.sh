@@ -32,6 +32,6 @@ export CABLE_BUILD_DIR=$work/shim
 bash "$@"
 rc=$?
 [ "$rc" -eq 77 ] && { rm -rf "$work"; exit 77; }
-"$here/check-logs.sh" "$CABLE_VG_LOGDIR" || { [ "$rc" -eq 0 ] && rc=1; }
+"$here/check-logs.sh" "$CABLE_VG_LOGDIR" --require || { [ "$rc" -eq 0 ] && rc=1; }
 if [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; then rm -rf "$work"; else echo "valgrind logs kept in $work" >&2; fi
 exit "$rc"
