@@ -14,11 +14,9 @@ shim_dir() { # SRC DST
 	local f
 	for f in "$1"/*; do
 		[ "$(basename "$f")" = tests ] && [ "$1" = "$real" ] && continue
-		# Run natively: test doubles (the fake BlueZ), which stand for other people's daemons, and
-		# the GTK presenter cable-bridge-ui, whose tests time frames on screen and whose toolkit
-		# valgrind cannot judge; slowing them down only breaks the timing the tests rely on.
+		# Run natively: test doubles (the fake BlueZ), which stand for other people's daemons.
 		if [ -f "$f" ] && [ -x "$f" ] && head -c4 "$f" | grep -q 'ELF' &&
-			[[ "$(basename "$f")" != fake-bluez* ]] && [ "$(basename "$f")" != cable-bridge-ui ]; then
+			[[ "$(basename "$f")" != fake-bluez* ]]; then
 			printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$here/vg.sh" "$f" >"$2/$(basename "$f")"
 			chmod +x "$2/$(basename "$f")"
 		else

@@ -507,20 +507,32 @@ on_bridge_vanished(GDBusConnection *conn, const char *name, gpointer data)
 
 /* ---- dark or light ----------------------------------------------------------------------------- */
 
-/* org.freedesktop.appearance color-scheme: 0 no preference, 1 prefer dark, 2 prefer light. */
+/* org.freedesktop.appearance color-scheme: 0 no preference, 1 prefer dark, 2 prefer light.
+ * V is borrowed. Older portals wrap the value in a second variant; a few levels are unwrapped. */
 static void
 apply_color_scheme(GVariant *v)
 {
 	GtkSettings *settings = gtk_settings_get_default();
+	GVariant *cur, *next;
+	guint32 scheme;
 
-	while (v != NULL && g_variant_is_of_type(v, G_VARIANT_TYPE_VARIANT))
-		v = g_variant_get_variant(v); /* older portals wrap the value twice */
-	if (v == NULL || !g_variant_is_of_type(v, G_VARIANT_TYPE_UINT32) || settings == NULL)
+	if (v == NULL)
 		return;
-	if (g_variant_get_uint32(v) == 1 || g_variant_get_uint32(v) == 2) {
-		g_object_set(settings, "gtk-application-prefer-dark-theme", g_variant_get_uint32(v) == 1,
-		    NULL);
-		logmsg("colour scheme from the portal: %s", g_variant_get_uint32(v) == 1 ? "dark" : "light");
+	cur = g_variant_ref(v);
+	for (int depth = 0; depth < 4 && g_variant_is_of_type(cur, G_VARIANT_TYPE_VARIANT); depth++) {
+		next = g_variant_get_variant(cur);
+		g_variant_unref(cur);
+		cur = next;
+	}
+	if (!g_variant_is_of_type(cur, G_VARIANT_TYPE_UINT32) || settings == NULL) {
+		g_variant_unref(cur);
+		return;
+	}
+	scheme = g_variant_get_uint32(cur);
+	g_variant_unref(cur);
+	if (scheme == 1 || scheme == 2) {
+		g_object_set(settings, "gtk-application-prefer-dark-theme", scheme == 1, NULL);
+		logmsg("colour scheme from the portal: %s", scheme == 1 ? "dark" : "light");
 	}
 }
 
@@ -534,6 +546,7 @@ on_portal_read(GObject *src, GAsyncResult *res, gpointer data)
 		return; /* no portal: GTK's own settings (gsettings, settings.ini, GTK_THEME) decide */
 	g_variant_get(v, "(v)", &inner);
 	apply_color_scheme(inner);
+	g_variant_unref(inner);
 	g_variant_unref(v);
 }
 
