@@ -99,8 +99,10 @@ if [ "$VG" -eq 0 ]; then
 	P50=$(field "$WORK/attack.probe" p50_ms)
 	P99=$(field "$WORK/attack.probe" p99_ms)
 	B50=$(field "$WORK/base.probe" p50_ms)
-	# Normal latency: the median stays within 50 ms of the idle median, and no exchange takes a second.
-	awk -v a="$P50" -v b="$B50" -v m="$P99" 'BEGIN {exit !(a <= b + 50 && m < 1000)}' &&
+	# Normal latency: the median stays within 20 ms of the idle median and the 99th percentile
+	# under half a second. (Quiet machine: idle p50 0.7 ms; during the attack p50 0.7-0.8 ms, p99
+	# 1-4 ms. The margins are for the sanitizer pass and a loaded CI machine.)
+	awk -v a="$P50" -v b="$B50" -v m="$P99" 'BEGIN {exit !(a <= b + 20 && m < 500)}' &&
 		ok "latency during the attack: p50 $P50 ms (idle $B50 ms), p99 $P99 ms" ||
 		fail "latency during the attack: p50 $P50 ms (idle $B50 ms), p99 $P99 ms"
 fi
