@@ -45,9 +45,10 @@ start_bridge() {
 	CUR_NAME=$name
 	shift
 	rm -f "$BRIDGE_SOCK"
+	# The hook sets its trap before it logs "show": every "show" then has its "withdrawn".
 	XDG_RUNTIME_DIR="$W/run" bg ${BRIDGE_PREFIX:-} "$BRIDGED" --hid "socket:$BRIDGE_SOCK" --adapter hci0 \
 		--tunnel-server "$SERVER" --select-timeout 10 \
-		--qr-command "exec 2>/dev/null; echo show %u %f >>$W/hook.log; trap 'echo withdrawn >>$W/hook.log; exit 0' TERM; while :; do sleep 0.05; done" \
+		--qr-command "${HOOK_CMD:-exec 2>/dev/null; trap 'echo withdrawn >>$W/hook.log; exit 0' TERM; echo show %u %f >>$W/hook.log; while :; do sleep 0.05; done}" \
 		"$@" >"$W/$name.out" 2>"$W/$name.log"
 	BRIDGE_PID=$LAST_PID
 	export BRIDGE_PID
@@ -184,6 +185,30 @@ stop_bridge short
 start_bridge selcmd --select-command "echo asked \$CABLE_TOUCH_KIND >>$W/sel.log; trap 'echo told >>$W/sel.log; exit 3' TERM; while [ ! -e $W/pick ] && [ ! -e $W/nope ]; do sleep 0.05; done; [ -e $W/pick ]"
 scenario selcmd
 stop_bridge selcmd
+
+# ---- a QR hook that ignores SIGTERM: SIGKILL after its grace period, and at the daemon's exit ----
+# stubborn_gone SECONDS: no stubborn hook left within SECONDS.
+stubborn_gone() {
+	for ((i = 0; i < $1 * 20; i++)); do
+		pgrep -f "^sh -c .*stubborn-hook-$W" >/dev/null || return 0
+		sleep 0.05
+	done
+	return 1
+}
+export HOOK_CMD="exec 2>/dev/null; trap '' TERM; echo stubborn-hook-$W >/dev/null; while :; do sleep 0.05; done"
+start_bridge stubborn
+scenario cancel
+pgrep -f "^sh -c .*stubborn-hook-$W" >/dev/null && ok "a hook that ignores SIGTERM outlives the withdrawal at first" ||
+	bad "the stubborn hook was never started or died at once"
+stubborn_gone 10 && ok "and is killed after the grace period" || bad "a hook that ignores SIGTERM is still running"
+expect "$W/stubborn.log" 'QR hook\(s\) still running 2 s after SIGTERM: sent SIGKILL' "log: the hook got SIGKILL"
+scenario cancel
+stop_bridge stubborn
+stubborn_gone 5 && ok "a stubborn hook withdrawn just before the daemon stops is gone with it" ||
+	bad "a stubborn hook outlived the daemon"
+expect "$W/stubborn.log" 'a QR hook did not stop on SIGTERM: sent SIGKILL' "log: killed at exit"
+unset HOOK_CMD
+pkill -KILL -f "^sh -c .*stubborn-hook-$W" 2>/dev/null
 
 # ---- SIGTERM during a session: shut down, QR withdrawn -------------------------------------------
 start_bridge term

@@ -25,6 +25,9 @@
 
 #define EXIT_USAGE 2
 #define STOP_GRACE_USEC (3ull * 1000000)
+/* A withdrawn QR hook gets this long after SIGTERM before its process group gets SIGKILL. */
+#define HOOK_GRACE_USEC (2ull * 1000000)
+#define HOOK_EXIT_WAIT_MS 1000
 
 enum select_mode { SELECT_SIGNAL, SELECT_AUTO, SELECT_DENY };
 
@@ -65,6 +68,7 @@ struct bridge {
 	uint32_t timeout_s;
 	bool stopping;
 	struct cable_loop_timer *stop_timer;
+	struct cable_loop_timer *hook_timer; /* withdrawn hooks' grace period */
 	int exit_code;
 };
 
@@ -113,6 +117,48 @@ on_stop_timer(void *arg)
 	b->loop->ops->quit(b->loop, b->exit_code);
 }
 
+/* ---- the QR hook's end ------------------------------------------------------------------------ */
+
+static void
+on_hook_timer(void *arg)
+{
+	struct bridge *b = arg;
+	size_t n;
+
+	b->loop->ops->timer_del(&b->hook_timer);
+	if ((n = qr_presenter_kill_stragglers(b->qr)) > 0)
+		logmsg("%zu QR hook(s) still running %llu s after SIGTERM: sent SIGKILL", n,
+		    (unsigned long long)(HOOK_GRACE_USEC / 1000000));
+}
+
+/* After a withdrawal: a hook that ignores SIGTERM must not outlive its grace period. */
+static void
+watch_hooks(struct bridge *b)
+{
+	if (b->hook_timer == NULL && qr_presenter_stopping(b->qr) > 0 &&
+	    b->loop->ops->timer_add(b->loop, HOOK_GRACE_USEC, on_hook_timer, b, &b->hook_timer) != 0)
+		(void)qr_presenter_kill_stragglers(b->qr);
+}
+
+/* At exit: withdrawn hooks get a moment to finish on SIGTERM (reaped here), then SIGKILL. */
+static void
+finish_hooks(struct bridge *b)
+{
+	pid_t pid;
+
+	for (int waited = 0; qr_presenter_stopping(b->qr) > 0 && waited < HOOK_EXIT_WAIT_MS; waited += 20) {
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+			qr_presenter_child_exited(b->qr, pid);
+			if (pid == b->select_pid)
+				b->select_pid = 0;
+		}
+		if (qr_presenter_stopping(b->qr) > 0)
+			(void)usleep(20000);
+	}
+	if (qr_presenter_kill_stragglers(b->qr) > 0)
+		logmsg("a QR hook did not stop on SIGTERM: sent SIGKILL");
+}
+
 /* ---- sessions ------------------------------------------------------------------------------- */
 
 static void
@@ -127,6 +173,7 @@ sess_free(struct sess **sp)
 		qr_presenter_withdraw(s->b->qr);
 		s->b->qr_owner = NULL;
 		logmsg("QR code withdrawn");
+		watch_hooks(s->b);
 	}
 	if (s->b->cur == s)
 		s->b->cur = NULL;
@@ -145,6 +192,7 @@ withdraw_for(struct sess *s)
 		qr_presenter_withdraw(s->b->qr);
 		s->b->qr_owner = NULL;
 		logmsg("QR code withdrawn");
+		watch_hooks(s->b);
 	}
 }
 
@@ -203,6 +251,7 @@ on_sess_event(void *arg, const struct cable_initiator_event *ev)
 	case CABLE_INITIATOR_EV_QR:
 		if (qr_presenter_show(b->qr, ev->url) != 0)
 			logmsg("could not show the QR code everywhere");
+		watch_hooks(b); /* showing withdraws a code still shown */
 		b->qr_owner = s;
 		logmsg("QR code shown for %s: scan it with the phone", s->rp_id);
 		break;
@@ -457,6 +506,9 @@ reap(struct bridge *b)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		qr_presenter_child_exited(b->qr, pid);
+		/* Every withdrawn hook has gone: no wake-up needed (an idle daemon makes no calls). */
+		if (b->hook_timer != NULL && qr_presenter_stopping(b->qr) == 0)
+			b->loop->ops->timer_del(&b->hook_timer);
 		if (pid == b->select_pid) {
 			b->select_pid = 0;
 			if (b->touch_req != 0)
@@ -535,7 +587,8 @@ usage(FILE *f)
 	      "  --tunnel-ca FILE       PEM CA for a self-signed tunnel server\n"
 	      "  --adapter hciN         Bluetooth adapter (default: the first powered one)\n"
 	      "  --qr-command CMD       run CMD (sh -c) to show a QR code: %f = PNG file, %u = URL;\n"
-	      "                         its process group gets SIGTERM when the code is withdrawn\n"
+	      "                         its process group gets SIGTERM when the code is withdrawn,\n"
+	      "                         SIGKILL if still running 2 s later\n"
 	      "  --qr-dir DIR           where qr.png and qr.url are written\n"
 	      "                         (default $XDG_RUNTIME_DIR/cable-bridge)\n"
 	      "  --select MODE          touch/selection requests: signal (default: wait for SIGUSR1\n"
@@ -731,6 +784,10 @@ out:
 		b.loop->ops->timer_del(&b.stop_timer);
 	sess_free(&b.cur);
 	sess_free(&b.lingering);
+	if (b.loop != NULL)
+		b.loop->ops->timer_del(&b.hook_timer);
+	if (b.qr != NULL)
+		finish_hooks(&b);
 	cable_hid_transport_free(&b.transport);
 	cable_hid_key_free(&b.key);
 	bridge_dbus_free(&b.dbus);

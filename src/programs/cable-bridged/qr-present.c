@@ -21,6 +21,8 @@ struct qr_presenter {
 	char png_path[4096], url_path[4096];
 	bool shown;
 	pid_t hook; /* process group of the running hook, 0 when none */
+	/* Withdrawn hooks sent SIGTERM that have not exited yet (qr_presenter_kill_stragglers). */
+	pid_t stopping[QR_PRESENTER_MAX_STOPPING];
 };
 
 int
@@ -214,6 +216,46 @@ out:
 	return r;
 }
 
+/* Remembers a hook sent SIGTERM; with no room left, the oldest gets SIGKILL now. */
+static void
+stopping_add(struct qr_presenter *p, pid_t pgid)
+{
+	size_t n = QR_PRESENTER_MAX_STOPPING;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p->stopping[i] == 0) {
+			p->stopping[i] = pgid;
+			return;
+		}
+	}
+	(void)kill(-p->stopping[0], SIGKILL);
+	memmove(&p->stopping[0], &p->stopping[1], (n - 1) * sizeof(p->stopping[0]));
+	p->stopping[n - 1] = pgid;
+}
+
+size_t
+qr_presenter_stopping(const struct qr_presenter *p)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; p != NULL && i < QR_PRESENTER_MAX_STOPPING; i++)
+		count += p->stopping[i] != 0;
+	return count;
+}
+
+size_t
+qr_presenter_kill_stragglers(struct qr_presenter *p)
+{
+	size_t killed = 0;
+
+	for (size_t i = 0; p != NULL && i < QR_PRESENTER_MAX_STOPPING; i++) {
+		if (p->stopping[i] != 0 && kill(-p->stopping[i], SIGKILL) == 0)
+			killed++;
+		p->stopping[i] = 0;
+	}
+	return killed;
+}
+
 void
 qr_presenter_withdraw(struct qr_presenter *p)
 {
@@ -226,6 +268,7 @@ qr_presenter_withdraw(struct qr_presenter *p)
 	}
 	if (p->hook > 0) {
 		(void)kill(-p->hook, SIGTERM);
+		stopping_add(p, p->hook);
 		p->hook = 0;
 	}
 	if (p->terminal) {
@@ -237,8 +280,13 @@ qr_presenter_withdraw(struct qr_presenter *p)
 void
 qr_presenter_child_exited(struct qr_presenter *p, pid_t pid)
 {
-	if (p != NULL && pid == p->hook)
+	if (p == NULL || pid <= 0)
+		return;
+	if (pid == p->hook)
 		p->hook = 0;
+	for (size_t i = 0; i < QR_PRESENTER_MAX_STOPPING; i++)
+		if (p->stopping[i] == pid)
+			p->stopping[i] = 0;
 }
 
 void
@@ -249,6 +297,8 @@ qr_presenter_free(struct qr_presenter **pp)
 	if (pp == NULL || (p = *pp) == NULL)
 		return;
 	qr_presenter_withdraw(p);
+	/* The daemon is going: a hook that has not gone by now is not waited for. */
+	(void)qr_presenter_kill_stragglers(p);
 	free(p->dir);
 	free(p->command);
 	free(p);
