@@ -552,9 +552,18 @@ def sc_selcmd():
            "command asked three times, told (SIGTERM) once when the client cancelled: %r" % lines)
 
 
+def sc_selcancel():
+    """A selection the client cancels while --select-command asks: 0x2D."""
+    raw = Raw()
+    raw.init()
+    threading.Timer(0.3, raw.cancel).start()
+    st, _ = raw.cbor(b"\x0b")
+    expect(st == 0x2D, "cancelled by the client while the command asks (got %r)" % st)
+
+
 SCENARIOS = {"fido2": sc_fido2, "chrome": sc_chrome, "firefox": sc_firefox, "cancel": sc_cancel,
              "busy": sc_busy, "keepalive": sc_keepalive, "timeout": sc_timeout,
-             "selcmd": sc_selcmd}
+             "selcmd": sc_selcmd, "selcancel": sc_selcancel}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]]()

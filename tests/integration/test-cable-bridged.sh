@@ -186,11 +186,11 @@ start_bridge selcmd --select-command "echo asked \$CABLE_TOUCH_KIND >>$W/sel.log
 scenario selcmd
 stop_bridge selcmd
 
-# ---- a QR hook that ignores SIGTERM: SIGKILL after its grace period, and at the daemon's exit ----
-# stubborn_gone SECONDS: no stubborn hook left within SECONDS.
+# ---- helpers that ignore SIGTERM: SIGKILL after their grace period, and at the daemon's exit -----
+# stubborn_gone SECONDS [NAME]: no stubborn helper (hook) left within SECONDS.
 stubborn_gone() {
 	for ((i = 0; i < $1 * 20; i++)); do
-		pgrep -f "^sh -c .*stubborn-hook-$W" >/dev/null || return 0
+		pgrep -f "^sh -c .*stubborn-${2:-hook}-$W" >/dev/null || return 0
 		sleep 0.05
 	done
 	return 1
@@ -201,14 +201,23 @@ scenario cancel
 pgrep -f "^sh -c .*stubborn-hook-$W" >/dev/null && ok "a hook that ignores SIGTERM outlives the withdrawal at first" ||
 	bad "the stubborn hook was never started or died at once"
 stubborn_gone 10 && ok "and is killed after the grace period" || bad "a hook that ignores SIGTERM is still running"
-expect "$W/stubborn.log" 'QR hook\(s\) still running 2 s after SIGTERM: sent SIGKILL' "log: the hook got SIGKILL"
+expect "$W/stubborn.log" 'helper process\(es\) \(QR hook, select command\) still running 2 s after SIGTERM: sent SIGKILL' "log: the hook got SIGKILL"
 scenario cancel
 stop_bridge stubborn
 stubborn_gone 5 && ok "a stubborn hook withdrawn just before the daemon stops is gone with it" ||
 	bad "a stubborn hook outlived the daemon"
-expect "$W/stubborn.log" 'a QR hook did not stop on SIGTERM: sent SIGKILL' "log: killed at exit"
+expect "$W/stubborn.log" '1 helper process\(es\) did not stop on SIGTERM: sent SIGKILL' "log: killed at exit"
 unset HOOK_CMD
 pkill -KILL -f "^sh -c .*stubborn-hook-$W" 2>/dev/null
+# The same for a --select-command that ignores SIGTERM, ended by the client's CANCEL.
+start_bridge stubsel --select-command "trap '' TERM; echo stubborn-sel-$W >/dev/null; while :; do sleep 0.05; done"
+scenario selcancel
+pgrep -f "^sh -c .*stubborn-sel-$W" >/dev/null && ok "a select command that ignores SIGTERM outlives the cancel at first" ||
+	bad "the stubborn select command was never started or died at once"
+stubborn_gone 10 sel && ok "and is killed after the grace period" || bad "a select command that ignores SIGTERM is still running"
+expect "$W/stubsel.log" 'still running 2 s after SIGTERM: sent SIGKILL' "log: the select command got SIGKILL"
+stop_bridge stubsel
+pkill -KILL -f "^sh -c .*stubborn-sel-$W" 2>/dev/null
 
 # ---- SIGTERM during a session: shut down, QR withdrawn -------------------------------------------
 start_bridge term

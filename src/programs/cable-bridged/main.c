@@ -21,13 +21,15 @@
 #include "cable/session-io.h"
 #include "cable/uhid.h"
 #include "bridge-dbus.h"
+#include "child-stop.h"
 #include "qr-present.h"
 
 #define EXIT_USAGE 2
 #define STOP_GRACE_USEC (3ull * 1000000)
-/* A withdrawn QR hook gets this long after SIGTERM before its process group gets SIGKILL. */
-#define HOOK_GRACE_USEC (2ull * 1000000)
-#define HOOK_EXIT_WAIT_MS 1000
+/* A helper process (QR hook, select command) sent SIGTERM gets this long before SIGKILL;
+ * when the daemon stops, this long. */
+#define CHILD_GRACE_USEC (2ull * 1000000)
+#define CHILD_EXIT_WAIT_MS 1000
 
 enum select_mode { SELECT_SIGNAL, SELECT_AUTO, SELECT_DENY };
 
@@ -68,7 +70,8 @@ struct bridge {
 	uint32_t timeout_s;
 	bool stopping;
 	struct cable_loop_timer *stop_timer;
-	struct cable_loop_timer *hook_timer; /* withdrawn hooks' grace period */
+	struct child_stop children;               /* helpers sent SIGTERM, not yet gone */
+	struct cable_loop_timer *children_timer; /* their grace period */
 	int exit_code;
 };
 
@@ -117,46 +120,47 @@ on_stop_timer(void *arg)
 	b->loop->ops->quit(b->loop, b->exit_code);
 }
 
-/* ---- the QR hook's end ------------------------------------------------------------------------ */
+/* ---- the end of helper processes (QR hook, select command) ---------------------------------- */
 
 static void
-on_hook_timer(void *arg)
+on_stop_children_timer(void *arg)
 {
 	struct bridge *b = arg;
 	size_t n;
 
-	b->loop->ops->timer_del(&b->hook_timer);
-	if ((n = qr_presenter_kill_stragglers(b->qr)) > 0)
-		logmsg("%zu QR hook(s) still running %llu s after SIGTERM: sent SIGKILL", n,
-		    (unsigned long long)(HOOK_GRACE_USEC / 1000000));
+	b->loop->ops->timer_del(&b->children_timer);
+	if ((n = child_stop_kill(&b->children)) > 0)
+		logmsg("%zu helper process(es) (QR hook, select command) still running %llu s after "
+		       "SIGTERM: sent SIGKILL",
+		    n, (unsigned long long)(CHILD_GRACE_USEC / 1000000));
 }
 
-/* After a withdrawal: a hook that ignores SIGTERM must not outlive its grace period. */
+/* After a helper was sent SIGTERM: one that ignores it must not outlive its grace period. */
 static void
-watch_hooks(struct bridge *b)
+watch_children(struct bridge *b)
 {
-	if (b->hook_timer == NULL && qr_presenter_stopping(b->qr) > 0 &&
-	    b->loop->ops->timer_add(b->loop, HOOK_GRACE_USEC, on_hook_timer, b, &b->hook_timer) != 0)
-		(void)qr_presenter_kill_stragglers(b->qr);
+	if (b->children_timer == NULL && child_stop_pending(&b->children) > 0 &&
+	    b->loop->ops->timer_add(b->loop, CHILD_GRACE_USEC, on_stop_children_timer, b,
+		&b->children_timer) != 0)
+		(void)child_stop_kill(&b->children);
 }
 
-/* At exit: withdrawn hooks get a moment to finish on SIGTERM (reaped here), then SIGKILL. */
+/* At exit: helpers sent SIGTERM get a moment to finish (reaped here), then SIGKILL. */
 static void
-finish_hooks(struct bridge *b)
+finish_children(struct bridge *b)
 {
 	pid_t pid;
+	size_t n;
 
-	for (int waited = 0; qr_presenter_stopping(b->qr) > 0 && waited < HOOK_EXIT_WAIT_MS; waited += 20) {
-		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
-			qr_presenter_child_exited(b->qr, pid);
-			if (pid == b->select_pid)
-				b->select_pid = 0;
-		}
-		if (qr_presenter_stopping(b->qr) > 0)
+	for (int waited = 0; child_stop_pending(&b->children) > 0 && waited < CHILD_EXIT_WAIT_MS;
+	     waited += 20) {
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+			child_stop_exited(&b->children, pid);
+		if (child_stop_pending(&b->children) > 0)
 			(void)usleep(20000);
 	}
-	if (qr_presenter_kill_stragglers(b->qr) > 0)
-		logmsg("a QR hook did not stop on SIGTERM: sent SIGKILL");
+	if ((n = child_stop_kill(&b->children)) > 0)
+		logmsg("%zu helper process(es) did not stop on SIGTERM: sent SIGKILL", n);
 }
 
 /* ---- sessions ------------------------------------------------------------------------------- */
@@ -173,7 +177,7 @@ sess_free(struct sess **sp)
 		qr_presenter_withdraw(s->b->qr);
 		s->b->qr_owner = NULL;
 		logmsg("QR code withdrawn");
-		watch_hooks(s->b);
+		watch_children(s->b);
 	}
 	if (s->b->cur == s)
 		s->b->cur = NULL;
@@ -192,7 +196,7 @@ withdraw_for(struct sess *s)
 		qr_presenter_withdraw(s->b->qr);
 		s->b->qr_owner = NULL;
 		logmsg("QR code withdrawn");
-		watch_hooks(s->b);
+		watch_children(s->b);
 	}
 }
 
@@ -251,7 +255,7 @@ on_sess_event(void *arg, const struct cable_initiator_event *ev)
 	case CABLE_INITIATOR_EV_QR:
 		if (qr_presenter_show(b->qr, ev->url) != 0)
 			logmsg("could not show the QR code everywhere");
-		watch_hooks(b); /* showing withdraws a code still shown */
+		watch_children(b); /* showing withdraws a code still shown */
 		b->qr_owner = s;
 		logmsg("QR code shown for %s: scan it with the phone", s->rp_id);
 		break;
@@ -364,8 +368,9 @@ touch_end(struct bridge *b, bool approved, bool timed_out)
 	b->loop->ops->timer_del(&b->touch_timer);
 	b->touch_req = 0;
 	if (b->select_pid > 0) {
-		(void)kill(-b->select_pid, SIGTERM);
+		child_stop_term(&b->children, b->select_pid);
 		b->select_pid = 0;
+		watch_children(b);
 	}
 	if (req == 0)
 		return;
@@ -506,9 +511,10 @@ reap(struct bridge *b)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		qr_presenter_child_exited(b->qr, pid);
-		/* Every withdrawn hook has gone: no wake-up needed (an idle daemon makes no calls). */
-		if (b->hook_timer != NULL && qr_presenter_stopping(b->qr) == 0)
-			b->loop->ops->timer_del(&b->hook_timer);
+		child_stop_exited(&b->children, pid);
+		/* Every helper sent SIGTERM has gone: no wake-up needed (an idle daemon makes no calls). */
+		if (b->children_timer != NULL && child_stop_pending(&b->children) == 0)
+			b->loop->ops->timer_del(&b->children_timer);
 		if (pid == b->select_pid) {
 			b->select_pid = 0;
 			if (b->touch_req != 0)
@@ -713,6 +719,7 @@ main(int argc, char **argv)
 		logmsg("warning: no XDG_RUNTIME_DIR, no --qr-command and no --foreground: QR codes are "
 		    "shown nowhere");
 	qcfg.dir = qr_dir[0] != '\0' ? qr_dir : NULL;
+	qcfg.stop = &b.children;
 	/* Children of a hook that exit are reaped through SIGCHLD in the loop. */
 	if ((r = qr_presenter_new(&qcfg, &b.qr)) != 0) {
 		logmsg("%s", cable_strerror(r));
@@ -785,9 +792,12 @@ out:
 	sess_free(&b.cur);
 	sess_free(&b.lingering);
 	if (b.loop != NULL)
-		b.loop->ops->timer_del(&b.hook_timer);
-	if (b.qr != NULL)
-		finish_hooks(&b);
+		b.loop->ops->timer_del(&b.children_timer);
+	qr_presenter_withdraw(b.qr);
+	if (b.select_pid > 0)
+		child_stop_term(&b.children, b.select_pid);
+	b.select_pid = 0;
+	finish_children(&b);
 	cable_hid_transport_free(&b.transport);
 	cable_hid_key_free(&b.key);
 	bridge_dbus_free(&b.dbus);

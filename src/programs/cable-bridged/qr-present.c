@@ -11,6 +11,7 @@
 
 #include "cable/error.h"
 #include "cable/qr-render.h"
+#include "child-stop.h"
 #include "qr-present.h"
 
 #define PNG_SCALE 8
@@ -21,8 +22,7 @@ struct qr_presenter {
 	char png_path[4096], url_path[4096];
 	bool shown;
 	pid_t hook; /* process group of the running hook, 0 when none */
-	/* Withdrawn hooks sent SIGTERM that have not exited yet (qr_presenter_kill_stragglers). */
-	pid_t stopping[QR_PRESENTER_MAX_STOPPING];
+	struct child_stop *stop;
 };
 
 int
@@ -33,6 +33,7 @@ qr_presenter_new(const struct qr_presenter_config *cfg, struct qr_presenter **ou
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return CABLE_ERR_NOMEM;
 	p->terminal = cfg->terminal;
+	p->stop = cfg->stop;
 	if ((cfg->dir != NULL && (p->dir = strdup(cfg->dir)) == NULL) ||
 	    (cfg->command != NULL && (p->command = strdup(cfg->command)) == NULL)) {
 		qr_presenter_free(&p);
@@ -216,46 +217,6 @@ out:
 	return r;
 }
 
-/* Remembers a hook sent SIGTERM; with no room left, the oldest gets SIGKILL now. */
-static void
-stopping_add(struct qr_presenter *p, pid_t pgid)
-{
-	size_t n = QR_PRESENTER_MAX_STOPPING;
-
-	for (size_t i = 0; i < n; i++) {
-		if (p->stopping[i] == 0) {
-			p->stopping[i] = pgid;
-			return;
-		}
-	}
-	(void)kill(-p->stopping[0], SIGKILL);
-	memmove(&p->stopping[0], &p->stopping[1], (n - 1) * sizeof(p->stopping[0]));
-	p->stopping[n - 1] = pgid;
-}
-
-size_t
-qr_presenter_stopping(const struct qr_presenter *p)
-{
-	size_t count = 0;
-
-	for (size_t i = 0; p != NULL && i < QR_PRESENTER_MAX_STOPPING; i++)
-		count += p->stopping[i] != 0;
-	return count;
-}
-
-size_t
-qr_presenter_kill_stragglers(struct qr_presenter *p)
-{
-	size_t killed = 0;
-
-	for (size_t i = 0; p != NULL && i < QR_PRESENTER_MAX_STOPPING; i++) {
-		if (p->stopping[i] != 0 && kill(-p->stopping[i], SIGKILL) == 0)
-			killed++;
-		p->stopping[i] = 0;
-	}
-	return killed;
-}
-
 void
 qr_presenter_withdraw(struct qr_presenter *p)
 {
@@ -267,8 +228,10 @@ qr_presenter_withdraw(struct qr_presenter *p)
 		(void)unlink(p->url_path);
 	}
 	if (p->hook > 0) {
-		(void)kill(-p->hook, SIGTERM);
-		stopping_add(p, p->hook);
+		if (p->stop != NULL)
+			child_stop_term(p->stop, p->hook);
+		else
+			(void)kill(-p->hook, SIGTERM);
 		p->hook = 0;
 	}
 	if (p->terminal) {
@@ -280,13 +243,8 @@ qr_presenter_withdraw(struct qr_presenter *p)
 void
 qr_presenter_child_exited(struct qr_presenter *p, pid_t pid)
 {
-	if (p == NULL || pid <= 0)
-		return;
-	if (pid == p->hook)
+	if (p != NULL && pid == p->hook)
 		p->hook = 0;
-	for (size_t i = 0; i < QR_PRESENTER_MAX_STOPPING; i++)
-		if (p->stopping[i] == pid)
-			p->stopping[i] = 0;
 }
 
 void
@@ -297,8 +255,6 @@ qr_presenter_free(struct qr_presenter **pp)
 	if (pp == NULL || (p = *pp) == NULL)
 		return;
 	qr_presenter_withdraw(p);
-	/* The daemon is going: a hook that has not gone by now is not waited for. */
-	(void)qr_presenter_kill_stragglers(p);
 	free(p->dir);
 	free(p->command);
 	free(p);
