@@ -147,10 +147,21 @@ hook_spawn(const char *cmd, const char *name, const char *value)
 {
 	sigset_t none;
 	pid_t pid;
+	int fds[2], err = 0;
+	ssize_t n;
 
-	if ((pid = fork()) < 0)
+	/* The pipe closes on exec: the parent waits for that, so that a SIGTERM sent to the group
+	 * right after this returns reaches the program (and not a child between fork and exec,
+	 * where valgrind, for one, loses it), and an exec failure is known here. */
+	if (pipe2(fds, O_CLOEXEC) != 0)
 		return -1;
+	if ((pid = fork()) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
 	if (pid == 0) {
+		close(fds[0]);
 		/* The loop takes signals through signalfd with them blocked; the hook must not inherit that. */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -158,9 +169,21 @@ hook_spawn(const char *cmd, const char *name, const char *value)
 		if (name != NULL)
 			setenv(name, value, 1);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		err = errno;
+		(void)!write(fds[1], &err, sizeof(err));
 		_exit(127);
 	}
+	close(fds[1]);
 	(void)setpgid(pid, pid);
+	do
+		n = read(fds[0], &err, sizeof(err));
+	while (n < 0 && errno == EINTR);
+	close(fds[0]);
+	if (n == (ssize_t)sizeof(err)) {
+		(void)waitpid(pid, NULL, 0);
+		errno = err;
+		return -1;
+	}
 	return pid;
 }
 
