@@ -13,12 +13,15 @@ child_stop_term(struct child_stop *cs, pid_t pgid)
 	for (size_t i = 0; i < CHILD_STOP_MAX; i++) {
 		if (cs->pgid[i] == 0) {
 			cs->pgid[i] = pgid;
-			return;
+			goto tracked;
 		}
 	}
 	(void)kill(-cs->pgid[0], SIGKILL);
 	memmove(&cs->pgid[0], &cs->pgid[1], (CHILD_STOP_MAX - 1) * sizeof(cs->pgid[0]));
 	cs->pgid[CHILD_STOP_MAX - 1] = pgid;
+tracked:
+	if (cs->signalled != NULL)
+		cs->signalled(cs->arg);
 }
 
 void

@@ -14,9 +14,12 @@
 
 struct child_stop {
 	pid_t pgid[CHILD_STOP_MAX]; /* 0 = free */
+	/* Called after every child_stop_term(): the owner starts the grace period there. */
+	void (*signalled)(void *arg);
+	void *arg;
 };
 
-/* SIGTERM to process group pgid (> 0), tracked until child_stop_exited(pgid). */
+/* SIGTERM to process group pgid (> 0), tracked until child_stop_exited(pgid); then signalled(). */
 void child_stop_term(struct child_stop *cs, pid_t pgid);
 /* The child pid was reaped: no longer tracked. */
 void child_stop_exited(struct child_stop *cs, pid_t pid);

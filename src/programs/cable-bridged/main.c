@@ -135,10 +135,12 @@ on_stop_children_timer(void *arg)
 		    n, (unsigned long long)(CHILD_GRACE_USEC / 1000000));
 }
 
-/* After a helper was sent SIGTERM: one that ignores it must not outlive its grace period. */
+/* child_stop's signalled(): a helper that ignores SIGTERM must not outlive its grace period. */
 static void
-watch_children(struct bridge *b)
+watch_children(void *arg)
 {
+	struct bridge *b = arg;
+
 	if (b->children_timer == NULL && child_stop_pending(&b->children) > 0 &&
 	    b->loop->ops->timer_add(b->loop, CHILD_GRACE_USEC, on_stop_children_timer, b,
 		&b->children_timer) != 0)
@@ -177,7 +179,6 @@ sess_free(struct sess **sp)
 		qr_presenter_withdraw(s->b->qr);
 		s->b->qr_owner = NULL;
 		logmsg("QR code withdrawn");
-		watch_children(s->b);
 	}
 	if (s->b->cur == s)
 		s->b->cur = NULL;
@@ -196,7 +197,6 @@ withdraw_for(struct sess *s)
 		qr_presenter_withdraw(s->b->qr);
 		s->b->qr_owner = NULL;
 		logmsg("QR code withdrawn");
-		watch_children(s->b);
 	}
 }
 
@@ -255,7 +255,6 @@ on_sess_event(void *arg, const struct cable_initiator_event *ev)
 	case CABLE_INITIATOR_EV_QR:
 		if (qr_presenter_show(b->qr, ev->url) != 0)
 			logmsg("could not show the QR code everywhere");
-		watch_children(b); /* showing withdraws a code still shown */
 		b->qr_owner = s;
 		logmsg("QR code shown for %s: scan it with the phone", s->rp_id);
 		break;
@@ -370,7 +369,6 @@ touch_end(struct bridge *b, bool approved, bool timed_out)
 	if (b->select_pid > 0) {
 		child_stop_term(&b->children, b->select_pid);
 		b->select_pid = 0;
-		watch_children(b);
 	}
 	if (req == 0)
 		return;
@@ -658,6 +656,8 @@ main(int argc, char **argv)
 	int c, r, code = 1;
 
 	memset(&b, 0, sizeof(b));
+	b.children.signalled = watch_children;
+	b.children.arg = &b;
 	memset(&qcfg, 0, sizeof(qcfg));
 	b.select = SELECT_SIGNAL;
 	b.select_timeout_s = 30;
@@ -791,6 +791,7 @@ out:
 		b.loop->ops->timer_del(&b.stop_timer);
 	sess_free(&b.cur);
 	sess_free(&b.lingering);
+	b.children.signalled = NULL; /* from here on finish_children() waits, no timer */
 	if (b.loop != NULL)
 		b.loop->ops->timer_del(&b.children_timer);
 	qr_presenter_withdraw(b.qr);

@@ -30,6 +30,8 @@ qr_presenter_new(const struct qr_presenter_config *cfg, struct qr_presenter **ou
 {
 	struct qr_presenter *p;
 
+	if (cfg->stop == NULL)
+		return CABLE_ERR_ARG;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return CABLE_ERR_NOMEM;
 	p->terminal = cfg->terminal;
@@ -251,10 +253,7 @@ qr_presenter_withdraw(struct qr_presenter *p)
 		(void)unlink(p->url_path);
 	}
 	if (p->hook > 0) {
-		if (p->stop != NULL)
-			child_stop_term(p->stop, p->hook);
-		else
-			(void)kill(-p->hook, SIGTERM);
+		child_stop_term(p->stop, p->hook);
 		p->hook = 0;
 	}
 	if (p->terminal) {

@@ -14,8 +14,8 @@ struct qr_presenter_config {
 	const char *command;
 	/* Print the code on stdout (the daemon runs in the foreground on a terminal). */
 	bool terminal;
-	/* Where a withdrawn hook is ended (SIGTERM, then SIGKILL after the caller's grace period);
-	 * NULL = SIGTERM only. */
+	/* Where a withdrawn hook is ended (SIGTERM, then SIGKILL after the owner's grace period);
+	 * required. */
 	struct child_stop *stop;
 };
 
@@ -25,8 +25,8 @@ int qr_presenter_new(const struct qr_presenter_config *cfg, struct qr_presenter 
 /* Shows url with every configured presenter (withdrawing a code still shown first). */
 int qr_presenter_show(struct qr_presenter *p, const char *url);
 /*
- * Withdraws the code: removes the files, ends the hook's process group (child_stop_term, or
- * SIGTERM without a child_stop), tells the terminal. No-op when nothing is shown.
+ * Withdraws the code: removes the files, ends the hook's process group (child_stop_term), tells
+ * the terminal. No-op when nothing is shown.
  */
 void qr_presenter_withdraw(struct qr_presenter *p);
 bool qr_presenter_shown(const struct qr_presenter *p);
