@@ -5,7 +5,8 @@
 #   wait_for SECONDS CMD...          poll CMD every 50 ms until it succeeds (1 when it never does)
 #   wait_line FILE REGEX SECONDS     wait until FILE has a matching line
 #   bt_up / bt_down                  btvirt -L -l2, system dbus-daemon, bluetoothd; both adapters
-#                                    powered (hci0 and hci1) / stop all three
+#                                    powered (hci0 and hci1) / stop all three; btmon records the
+#                                    HCI traffic to $VM_OUT/hci.btsnoop (btmon -r FILE reads it)
 #   bluetoothd_start / bluetoothd_stop   the daemon alone (for restart tests)
 #   adapter_powered hciN             true when BlueZ reports Powered
 #   finish                           print the summary, exit 0 or 1
@@ -46,6 +47,7 @@ cleanup() {
 	done
 	PIDS=()
 	[ -f /tmp/bluetoothd.log ] && cp /tmp/bluetoothd.log "$VM_OUT/bluetoothd.log"
+	[ -f /tmp/hci.btsnoop ] && cp /tmp/hci.btsnoop "$VM_OUT/hci.btsnoop"
 	dmesg >"$VM_OUT/dmesg.log" 2>/dev/null
 }
 trap cleanup EXIT
@@ -117,6 +119,7 @@ bt_up() {
 	# Read the daemons once first: paging them in over 9p while the kernel waits for the
 	# controller's answer makes the first bring-up slower.
 	cat "$(command -v btvirt)" /usr/libexec/bluetooth/bluetoothd /usr/bin/dbus-daemon >/dev/null 2>&1
+	bg btmon -w /tmp/hci.btsnoop >/dev/null 2>&1
 	for try in 1 2 3; do
 		bg btvirt -L -l2 >>"$VM_OUT/btvirt.log" 2>&1
 		BTVIRT_PID=$LAST_PID

@@ -142,23 +142,38 @@ restart_mid_scan() { # SIGNAL EXPECTED-ERROR
 	adapters_ready || bad "adapters not powered again after the restart ($1)"
 }
 # new_scan NAME TRIES: a new scanner on hci0 hears a new advert from hci1; 0 when it did.
+# The order matters with Debian 12's btvirt (BlueZ 5.66): its controllers send an advertising
+# report once, at the moment the scanner enables scanning or the advertiser enables advertising,
+# never again. A report sent at scan enable arrives before the kernel has marked the discovery
+# active (the MGMT "Start Service Discovery" reply comes after it), and the kernel drops it; the
+# discovery restarts every 10.24 s, with the same race each time (the btsnoop of a failed run
+# shows it). A real controller repeats its advert every interval. So the advertiser starts
+# after the scanner reports "started": its enable then reaches an active discovery. (BlueZ fixed
+# the emulator in 2025: "btdev: Broadcast EXT_ADV packets based on its interval".)
 new_scan() {
-	local name=$1 tries=$2 try
-	bg "$T/bt-tool" advertise 0102030405060708090a0b0c0d0e0f1011121314 --adapter hci1 >"$W/adv-$name.log" 2>&1
-	local advp=$LAST_PID
+	local name=$1 tries=$2 try scanp advp
 	for ((try = 1; try <= tries; try++)); do
-		timeout 60 "$T/bt-tool" scan --adapter hci0 --count 1 --timeout 20 >"$W/scan-$name-$try.log" 2>&1
-		if grep -q '^payload fff9 0102030405060708090a0b0c0d0e0f1011121314 ' "$W/scan-$name-$try.log"; then
+		bg "$T/bt-tool" scan --adapter hci0 --count 1 --timeout 15 >"$W/scan-$name-$try.log" 2>&1
+		scanp=$LAST_PID
+		wait_line "$W/scan-$name-$try.log" '^(started|error|timeout)' 20
+		if grep -q '^started hci0' "$W/scan-$name-$try.log"; then
+			bg "$T/bt-tool" advertise 0102030405060708090a0b0c0d0e0f1011121314 --adapter hci1 \
+				>"$W/adv-$name-$try.log" 2>&1
+			advp=$LAST_PID
+			wait $scanp
 			kill -TERM $advp
 			wait $advp 2>/dev/null
+		else
+			kill -TERM $scanp
+			wait $scanp 2>/dev/null
+		fi
+		if grep -q '^payload fff9 0102030405060708090a0b0c0d0e0f1011121314 ' "$W/scan-$name-$try.log"; then
 			NEW_SCAN_TRY=$try
 			return 0
 		fi
-		note "$name: scan try $try: $(grep -m1 '^error\|^timeout' "$W/scan-$name-$try.log") (advertiser: $(head -2 "$W/adv-$name.log" | tr '\n' ' '))"
-		sleep 3
+		note "$name: scan try $try: $(grep -m1 '^error\|^timeout' "$W/scan-$name-$try.log") (advertiser: $(head -2 "$W/adv-$name-$try.log" 2>/dev/null | tr '\n' ' '))"
+		sleep 1
 	done
-	kill -TERM $advp
-	wait $advp 2>/dev/null
 	return 1
 }
 restart_mid_scan TERM CABLE_ERR_BT_NOT_POWERED
@@ -177,9 +192,7 @@ else
 		"${BUSCTL[@]}" set-property org.bluez /org/bluez/$a org.bluez.Adapter1 Powered b false
 	done
 	adapters_ready || bad "adapters not powered after the power cycle"
-	# The first scan after the cycle sometimes starts and hears nothing for its 20 s (about one
-	# run in three under TCG); a fresh scan then works. Four tries: 80 s at most.
-	new_scan after-cycle 4 && ok "after a crash and a power cycle a new scanner hears a new advert (try $NEW_SCAN_TRY)" ||
+	new_scan after-cycle 2 && ok "after a crash and a power cycle a new scanner hears a new advert (try $NEW_SCAN_TRY)" ||
 		bad "after a crash and a power cycle no new advert heard"
 fi
 stamp "done"

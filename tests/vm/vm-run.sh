@@ -212,6 +212,13 @@ if [ $rc != 0 ] || ! grep -q '^guest-run: done' "$work/out/guest.log" 2>/dev/nul
 fi
 awk -v a="$t0" -v b="$t_prep" -v c="$t_end" \
 	'BEGIN { printf "time: prepare %.1fs, guest %.1fs (boot to power-off), total %.1fs\n", b - a, c - b, c - a }'
+# The logs above can be long (bluetoothd's debug output): repeat what failed as the last lines,
+# where a CI log's tail shows it.
+if [ $rc != 0 ]; then
+	for s in "${scenarios[@]}"; do
+		grep -H -E '^(FAIL|note):' "$work/out/$s/scenario.log" 2>/dev/null | sed "s|^$work/out/||"
+	done
+fi
 [ -n "$keep" ] && echo "logs kept in $keep"
 if [ $rc = 0 ] && [ "$nskip" = ${#scenarios[@]} ]; then
 	exit 77
