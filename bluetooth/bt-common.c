@@ -168,6 +168,22 @@ bt_map_error(struct bt_base *b, const sd_bus_error *e, int fallback)
 	return fallback;
 }
 
+void
+bt_hint_busy_discovery(struct bt_base *b)
+{
+	static const char busy[] = "org.bluez.Error.InProgress:";
+	size_t n = strlen(b->detail);
+
+	/*
+	 * BlueZ merges the discoveries of its clients, so a new client meets InProgress only when
+	 * the kernel refuses: seen after bluetoothd crashed mid-discovery (the kernel keeps the dead
+	 * daemon's discovery; docs/vm-bench.md). Switching the adapter off and on clears it.
+	 */
+	if (strncmp(b->detail, busy, sizeof(busy) - 1) == 0)
+		snprintf(b->detail + n, sizeof(b->detail) - n, " (the adapter is still busy with an "
+		    "earlier discovery; switching Bluetooth off and on clears it)");
+}
+
 static int
 bt_new_call(struct bt_base *b, sd_bus_message **m, const char *path, const char *iface,
     const char *member, const char *types, va_list ap)

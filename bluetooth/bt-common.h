@@ -80,6 +80,8 @@ int bt_send(struct bt_base *b, const char *path, const char *iface, const char *
 
 /* Maps a D-Bus error to CABLE_ERR_*; keeps "name: message" in b->detail. */
 int bt_map_error(struct bt_base *b, const sd_bus_error *e, int fallback);
+/* Explain a StartDiscovery refused with InProgress in the detail (how to clear it). */
+void bt_hint_busy_discovery(struct bt_base *b);
 void bt_set_detail(struct bt_base *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*

@@ -81,6 +81,8 @@ cable_bt_check(const struct cable_bt_opts *opts, struct cable_bt_readiness *out)
 		r = call(bus, &b, ai.path, BT_ADAPTER_IFACE, "StartDiscovery", NULL,
 		    CABLE_ERR_BT_DISCOVERY, NULL);
 	out->discovery = r;
+	if (r != 0)
+		bt_hint_busy_discovery(&b);
 	if (r == 0) {
 		char keep[sizeof(b.detail)];
 

@@ -338,6 +338,7 @@ on_start_discovery(sd_bus_message *m, void *ud, sd_bus_error *err)
 	if (e != NULL) {
 		int code = bt_map_error(&s->base, e, CABLE_ERR_BT_DISCOVERY);
 
+		bt_hint_busy_discovery(&s->base);
 		s->discovery_requested = false;
 		bt_base_fail(&s->base, code);
 		return 0;

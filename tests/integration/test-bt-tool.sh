@@ -66,7 +66,7 @@ fake_ctl GetStats s hci1 | grep -q '^a{su} 13 "DiscoveringClients" 0 ' || fail "
 fake_ctl fail-next hci0 StartDiscovery org.bluez.Error.InProgress "Operation already in progress" 1
 rc=0; "$BT_TOOL" scan --adapter hci0 --timeout 5 >"$BUS_DIR/scan.busy" || rc=$?
 [ "$rc" -eq 1 ] || fail "refused discovery: exit $rc"
-grep -qx 'error CABLE_ERR_BT_DISCOVERY org.bluez.Error.InProgress: Operation already in progress' \
+grep -qx 'error CABLE_ERR_BT_DISCOVERY org.bluez.Error.InProgress: Operation already in progress (the adapter is still busy with an earlier discovery; switching Bluetooth off and on clears it)' \
 	"$BUS_DIR/scan.busy" || fail "refused discovery: $(cat "$BUS_DIR/scan.busy")"
 bg "$BT_TOOL" scan --adapter hci0 --timeout 20 >"$BUS_DIR/scan.off"
 scan_pid=$LAST_PID

@@ -515,13 +515,17 @@ test_discovery_refused(void **state)
 
 	assert_int_equal(fake_call(&f->env, "FailNext", "ssssu", "hci0", "StartDiscovery",
 	    "org.bluez.Error.InProgress", "Operation already in progress", 2), 0);
-	expect_scan_error(f, NULL, CABLE_ERR_BT_DISCOVERY, "org.bluez.Error.InProgress");
+	/* The detail keeps BlueZ's words and says how to clear a stuck discovery. */
+	expect_scan_error(f, NULL, CABLE_ERR_BT_DISCOVERY, "org.bluez.Error.InProgress: "
+	    "Operation already in progress (the adapter is still busy with an earlier discovery; "
+	    "switching Bluetooth off and on clears it)");
 	/* Refused, so nothing to stop. */
 	assert_int_equal(fake_stat(&f->env, "hci0", "StopDiscovery"), 0);
 	assert_int_equal(cable_bt_check(NULL, &rd), CABLE_ERR_BT_DISCOVERY);
 	assert_int_equal(rd.adapter, 0);
 	assert_int_equal(rd.discovery, CABLE_ERR_BT_DISCOVERY);
 	assert_non_null(strstr(rd.detail, "InProgress"));
+	assert_non_null(strstr(rd.detail, "switching Bluetooth off and on"));
 	/* BlueZ's NotReady (adapter powering down under us) reads as "not powered". */
 	assert_int_equal(fake_call(&f->env, "FailNext", "ssssu", "", "SetDiscoveryFilter",
 	    "org.bluez.Error.NotReady", "Resource Not Ready", 1), 0);
