@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ struct cable_tunnel {
 	int err;        /* decided failure, delivered through closed() */
 	int close_status;
 	int http_status;
+	char detail[CABLE_TUNNEL_URL_PART_MAX + 96]; /* libwebsockets' words for a failed connection, printable ASCII */
 	struct cable_tunnel_info info;
 	struct cable_relay_queue out;
 	struct cable_relay_msg *partial;
@@ -259,6 +261,13 @@ connection_error(struct cable_tunnel *t, struct lws *wsi, const char *why)
 	if (t->err != 0) {
 		finish(t, t->err);
 		return;
+	}
+	if (why != NULL) {
+		size_t i;
+
+		for (i = 0; why[i] != '\0' && i + 1 < sizeof(t->detail); i++)
+			t->detail[i] = why[i] >= 0x20 && why[i] < 0x7f ? why[i] : '?';
+		t->detail[i] = '\0';
 	}
 	if (status == 0) {
 		char code[8];
@@ -701,6 +710,29 @@ tls_vhost(struct cable_tunnel_client *c, struct lws_vhost **out)
 	return 0;
 }
 
+/*
+ * libwebsockets fails a connection whose name does not resolve (or whose socket cannot be made)
+ * at once, without a reason: look the name up again to tell the two apart in the detail.
+ */
+static void
+explain_connect_failure(struct cable_tunnel *t)
+{
+	struct addrinfo hints, *res = NULL;
+	int r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	r = getaddrinfo(t->tgt.host, NULL, &hints, &res);
+	if (r != 0)
+		snprintf(t->detail, sizeof(t->detail), "cannot resolve %s: %s", t->tgt.host,
+		    gai_strerror(r));
+	else
+		snprintf(t->detail, sizeof(t->detail), "cannot open a connection to %s",
+		    t->tgt.hostport);
+	if (res != NULL)
+		freeaddrinfo(res);
+}
+
 static int
 tunnel_connect(struct cable_tunnel *t)
 {
@@ -731,8 +763,10 @@ tunnel_connect(struct cable_tunnel *t)
 	w = lws_client_connect_via_info(&ci);
 	if (t->state == T_DONE || t->wsi != NULL)
 		return 0;
-	if (w == NULL)
+	if (w == NULL) {
+		explain_connect_failure(t);
 		return CABLE_ERR_TUNNEL_CONNECT;
+	}
 	t->wsi = w;
 	return 0;
 }
@@ -907,6 +941,12 @@ int
 cable_tunnel_close_status(const struct cable_tunnel *t)
 {
 	return t ? t->close_status : 0;
+}
+
+const char *
+cable_tunnel_error_detail(const struct cable_tunnel *t)
+{
+	return t != NULL ? t->detail : "";
 }
 
 int

@@ -93,5 +93,10 @@ void cable_tunnel_free(struct cable_tunnel **t);
 int cable_tunnel_close_status(const struct cable_tunnel *t);
 /* HTTP status of a refused request (410, 404, ...), 0 if none. */
 int cable_tunnel_http_status(const struct cable_tunnel *t);
+/*
+ * Why the connection failed in libwebsockets' words ("getaddrinfo (ipv4) failed", a TLS
+ * verification error, ...), printable ASCII, or "" if it did not say.
+ */
+const char *cable_tunnel_error_detail(const struct cable_tunnel *t);
 
 #endif
