@@ -17,6 +17,15 @@ done
 bg "$B/cable-tunneld" --listen 127.0.0.1:0 >"$W/tunneld.log" 2>"$W/tunneld.err"
 wait_line "$W/tunneld.log" '^listening ' 20 || { bad "cable-tunneld did not start"; finish; }
 SERVER="ws://127.0.0.1:$(awk '{print $3; exit}' "$W/tunneld.log")"
+# cablectl doctor against the real bluetoothd and the tunnel server: everything passes.
+if "$B/cablectl" doctor --tunnel-server "$SERVER" bluetooth tunnel >"$W/doctor.log" 2>&1 &&
+	grep -Eq '^ok +bluetooth +hci0 \([0-9A-F:]{17}\) powered, LE discovery starts \(2 adapters\)$' "$W/doctor.log" &&
+	grep -Eq '^note +advertising +hci0 can advertise' "$W/doctor.log" &&
+	grep -Eq '^ok +tunnel +ws://127\.0\.0\.1:[0-9]+: a tunnel opened' "$W/doctor.log"; then
+	ok "cablectl doctor: bluetooth (real bluetoothd) and tunnel pass"
+else
+	bad "cablectl doctor: $(cat "$W/doctor.log")"
+fi
 qr_url() { "$B/cablectl" qr new --type "$1" --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["url"])'; }
 # jfield FILE EVENT KEY: a string or number field of the first JSON event EVENT (sed, not python:
 # every python start costs seconds under emulation).

@@ -13,6 +13,14 @@ need fido2-token fido2-cred fido2-assert
 need_file /dev/uhid "kernel module uhid"
 UEV=/sys/class/hidraw/hidraw0/device/uevent
 
+# cablectl doctor's uhid check on the real device (the host tests only its failures).
+if "$B/cablectl" doctor uhid >"$W/doctor.log" 2>&1 &&
+	grep -qx 'ok    uhid         /dev/uhid can be opened for writing (cable-bridged can make its key)' "$W/doctor.log"; then
+	ok "cablectl doctor: /dev/uhid passes"
+else
+	bad "cablectl doctor uhid: $(cat "$W/doctor.log")"
+fi
+
 # ---- A. the test key -----------------------------------------------------------------------------
 stamp "A: key start"
 CABLE_HID_PACKET_TIMEOUT_MS=10000 bg "$T/hid-echo-key" uhid 300 2>"$W/echo-key.log"

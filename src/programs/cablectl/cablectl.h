@@ -30,6 +30,7 @@ int cablectl_inspect(int argc, char **argv);
 int cablectl_qr(int argc, char **argv);
 int cablectl_create(int argc, char **argv);
 int cablectl_get(int argc, char **argv);
+int cablectl_doctor(int argc, char **argv);
 
 /* Prints "cablectl: <message>" as one line on stderr and returns code. */
 int cablectl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

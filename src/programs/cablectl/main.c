@@ -11,6 +11,7 @@ static const struct cablectl_command commands[] = {
 	{"qr", "make a fresh FIDO:/ QR code", cablectl_qr},
 	{"create", "register a passkey on a phone (WebAuthn JSON in and out)", cablectl_create},
 	{"get", "sign in with a phone's passkey (WebAuthn JSON in and out)", cablectl_get},
+	{"doctor", "check Bluetooth, /dev/uhid and the tunnel servers, and say what to fix", cablectl_doctor},
 };
 
 static void
@@ -22,7 +23,7 @@ usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nRun 'cablectl COMMAND --help' for the options of a command.\n"
 		   "Exit status of inspect and qr: 0 success, 1 invalid input data, 2 usage error,\n"
-		   "3 failure. create and get have their own (see 'cablectl create --help').\n");
+		   "3 failure. create, get and doctor have their own (see their --help).\n");
 }
 
 int
