@@ -11,7 +11,7 @@ fake_start
 
 HEX=00112233445566778899aabbccddeeff01020304
 
-# Readiness, as cablectl doctor will print it.
+# Readiness: the same check cablectl doctor runs (test-cablectl-doctor.sh checks its wording).
 "$BT_TOOL" ready >"$BUS_DIR/ready.out" || fail "ready failed: $(cat "$BUS_DIR/ready.out")"
 grep -Eq '^discovery +ok$' "$BUS_DIR/ready.out" || fail "discovery not ok"
 grep -Eq '^adapters +2$' "$BUS_DIR/ready.out" || fail "adapters != 2"
