@@ -83,5 +83,12 @@ int cable_session_io_real_new(struct cable_loop *loop, const struct cable_sessio
 void cable_session_io_real_free(struct cable_session_io_real **r);
 /* The tables to hand to a session; valid while r lives. */
 const struct cable_session_io *cable_session_io_real_get(const struct cable_session_io_real *r);
+/*
+ * For a session's error err: when it is a Bluetooth or tunnel error, the adapter's own words for
+ * the last such failure (BlueZ's D-Bus error, libwebsockets' reason, "cannot resolve HOST: ...");
+ * "" for any other error or when the adapter gave none. Cleared when a scan, an advert or a
+ * tunnel starts. For the message a program prints next to the error; never holds secrets.
+ */
+const char *cable_session_io_real_detail(const struct cable_session_io_real *r, int err);
 
 #endif

@@ -1,4 +1,5 @@
 /* Glue: the real BLE (BlueZ) and tunnel (libwebsockets) adapters behind the session tables. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,11 +16,19 @@ struct cable_session_io_real {
 	struct cable_ble_ops ble;
 	struct cable_tunnel_ops tunnel;
 	struct cable_session_io io;
+	char detail[384]; /* the last adapter failure in the adapter's words, or "" */
 };
+
+static void
+set_detail(struct cable_session_io_real *r, const char *d)
+{
+	snprintf(r->detail, sizeof(r->detail), "%s", d != NULL ? d : "");
+}
 
 /* ---- BLE ---- */
 
 struct scan_handle {
+	struct cable_session_io_real *r;
 	struct cable_bt_scanner *scanner;
 	struct cable_ble_scan_cbs cbs;
 	void *arg;
@@ -36,6 +45,8 @@ static void
 scan_error(void *arg, int code)
 {
 	struct scan_handle *h = arg;
+
+	set_detail(h->r, cable_bt_scanner_detail(h->scanner));
 	h->cbs.error(h->arg, code);
 }
 
@@ -51,13 +62,16 @@ real_scan_start(void *ctx, const struct cable_ble_scan_cbs *cbs, void *arg, void
 		return CABLE_ERR_ARG;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return CABLE_ERR_NOMEM;
+	h->r = r;
 	h->cbs = *cbs;
 	h->arg = arg;
 	if ((h->scanner = cable_bt_scanner_new(r->loop, &r->bt_opts, &bt_cbs, h)) == NULL) {
 		free(h);
 		return CABLE_ERR_NOMEM;
 	}
+	set_detail(r, NULL);
 	if ((err = cable_bt_scanner_start(h->scanner)) != 0) {
+		set_detail(r, cable_bt_scanner_detail(h->scanner));
 		cable_bt_scanner_free(&h->scanner);
 		free(h);
 		return err;
@@ -80,6 +94,7 @@ real_scan_stop(void *ctx, void **handle)
 }
 
 struct adv_handle {
+	struct cable_session_io_real *r;
 	struct cable_bt_advertiser *adv;
 	struct cable_ble_adv_cbs cbs;
 	void *arg;
@@ -99,6 +114,8 @@ static void
 adv_error(void *arg, int code)
 {
 	struct adv_handle *h = arg;
+
+	set_detail(h->r, cable_bt_advertiser_detail(h->adv));
 	h->cbs.error(h->arg, code);
 }
 
@@ -115,6 +132,7 @@ real_advertise_start(void *ctx, uint16_t uuid16, const uint8_t *data, size_t len
 		return CABLE_ERR_ARG;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return CABLE_ERR_NOMEM;
+	h->r = r;
 	h->cbs = *cbs;
 	h->arg = arg;
 	if ((h->adv = cable_bt_advertiser_new(r->loop, &r->bt_opts, uuid16, data, len, &bt_cbs, h)) ==
@@ -122,7 +140,9 @@ real_advertise_start(void *ctx, uint16_t uuid16, const uint8_t *data, size_t len
 		free(h);
 		return CABLE_ERR_NOMEM;
 	}
+	set_detail(r, NULL);
 	if ((err = cable_bt_advertiser_start(h->adv)) != 0) {
+		set_detail(r, cable_bt_advertiser_detail(h->adv));
 		cable_bt_advertiser_free(&h->adv);
 		free(h);
 		return err;
@@ -147,6 +167,7 @@ real_advertise_stop(void *ctx, void **handle)
 /* ---- Tunnel ---- */
 
 struct tunnel_handle {
+	struct cable_session_io_real *r;
 	struct cable_tunnel *t;
 	struct cable_tunnel_io_cbs cbs;
 	void *arg;
@@ -176,14 +197,16 @@ tun_closed(void *arg, struct cable_tunnel *t, int err)
 {
 	struct tunnel_handle *h = arg;
 
-	(void)t;
+	if (err != 0)
+		set_detail(h->r, cable_tunnel_error_detail(t));
 	h->cbs.closed(h->arg, err);
 }
 
 static const struct cable_tunnel_cbs tunnel_cbs = {tun_opened, tun_message, tun_closed};
 
 static int
-tunnel_handle_new(const struct cable_tunnel_io_cbs *cbs, void *arg, struct tunnel_handle **out)
+tunnel_handle_new(struct cable_session_io_real *r, const struct cable_tunnel_io_cbs *cbs, void *arg,
+    struct tunnel_handle **out)
 {
 	struct tunnel_handle *h;
 
@@ -191,6 +214,7 @@ tunnel_handle_new(const struct cable_tunnel_io_cbs *cbs, void *arg, struct tunne
 		return CABLE_ERR_ARG;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return CABLE_ERR_NOMEM;
+	h->r = r;
 	h->cbs = *cbs;
 	h->arg = arg;
 	*out = h;
@@ -205,8 +229,9 @@ real_open_new(void *ctx, uint16_t domain_id, const uint8_t tunnel_id[16],
 	struct tunnel_handle *h;
 	int err;
 
-	if ((err = tunnel_handle_new(cbs, arg, &h)) != 0)
+	if ((err = tunnel_handle_new(r, cbs, arg, &h)) != 0)
 		return err;
+	set_detail(r, NULL);
 	if ((err = cable_tunnel_open_new(r->client, domain_id, tunnel_id, &tunnel_cbs, h, &h->t)) != 0) {
 		free(h);
 		return err;
@@ -223,8 +248,9 @@ real_open_connect(void *ctx, uint16_t domain_id, const uint8_t routing_id[3],
 	struct tunnel_handle *h;
 	int err;
 
-	if ((err = tunnel_handle_new(cbs, arg, &h)) != 0)
+	if ((err = tunnel_handle_new(r, cbs, arg, &h)) != 0)
 		return err;
+	set_detail(r, NULL);
 	if ((err = cable_tunnel_open_connect(r->client, domain_id, routing_id, tunnel_id, &tunnel_cbs,
 		 h, &h->t)) != 0) {
 		free(h);
@@ -313,4 +339,13 @@ const struct cable_session_io *
 cable_session_io_real_get(const struct cable_session_io_real *r)
 {
 	return r != NULL ? &r->io : NULL;
+}
+
+const char *
+cable_session_io_real_detail(const struct cable_session_io_real *r, int err)
+{
+	/* Only an adapter's own error (tunnel -100..-199, Bluetooth -200..-299) is explained. */
+	if (r == NULL || err > -100 || err <= -300)
+		return "";
+	return r->detail;
 }

@@ -232,6 +232,7 @@ DESK=(--adapter hci0 --tunnel-server ws://127.0.0.1:9)
 signin tunnel create --ephemeral --timeout $((S + 2))
 expect_rc "$CTL_RC" 5 "tunnel server unreachable"
 expect "$W/tunnel.err" '"error":"CABLE_ERR_TUNNEL_CONNECT"' "CABLE_ERR_TUNNEL_CONNECT reported"
+expect "$W/tunnel.err" '"detail":"[^"]+"' "the tunnel failure carries libwebsockets' reason"
 DESK=(--adapter hci0 --tunnel-server "$SERVER")
 
 # ---- Bluetooth faults: exit 4 -------------------------------------------------------------------
@@ -242,11 +243,16 @@ fake_ctl SetPowered sb hci0 false
 timeout $((20 * S)) "$CABLECTL" get --origin "$ORIGIN" --json "${DESK[@]}" 2>"$W/bt2.err"
 expect_rc $? 4 "adapter powered off"
 expect "$W/bt2.err" '"error":"CABLE_ERR_BT_NOT_POWERED"' "CABLE_ERR_BT_NOT_POWERED"
+expect "$W/bt2.err" '"detail":"adapter hci0 is not powered"' "the failure names the adapter"
 fake_ctl SetPowered sb hci0 true
 fake_ctl FailNext ssssu hci0 StartDiscovery org.bluez.Error.Failed "no radio today" 1
 timeout $((20 * S)) "$CABLECTL" get --origin "$ORIGIN" --json "${DESK[@]}" 2>"$W/bt3.err"
 expect_rc $? 4 "StartDiscovery failing"
 expect "$W/bt3.err" '"error":"CABLE_ERR_BT_DISCOVERY"' "CABLE_ERR_BT_DISCOVERY"
+expect "$W/bt3.err" '"detail":"org.bluez.Error.Failed: no radio today"' "BlueZ's own error text passed on"
+# Without --json: one line, BlueZ's words after the code's.
+timeout $((20 * S)) "$CABLECTL" get --origin "$ORIGIN" --adapter hci7 --tunnel-server "$SERVER" 2>"$W/bt1.txt"
+expect "$W/bt1.txt" '^cablectl: no Bluetooth adapter \(while in stage [a-z-]+\): no adapter named hci7$' "the text error has the detail"
 fake_stop
 timeout $((20 * S)) "$CABLECTL" get --origin "$ORIGIN" --json "${DESK[@]}" 2>"$W/bt4.err"
 expect_rc $? 4 "no BlueZ on the bus"

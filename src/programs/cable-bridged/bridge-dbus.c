@@ -307,10 +307,10 @@ start_request(struct bridge_dbus *d, uint64_t *id, const char *rp_id, uint8_t cm
 
 void
 bridge_dbus_session_event(struct bridge_dbus *d, uint64_t *id, const char *rp_id, uint8_t cmd,
-    const struct cable_initiator_event *ev, const char *cancel_reason)
+    const struct cable_initiator_event *ev, const char *cancel_reason, const char *detail)
 {
 	struct breq *q;
-	char why[160];
+	char why[512];
 
 	if (d == NULL)
 		return;
@@ -346,8 +346,9 @@ bridge_dbus_session_event(struct bridge_dbus *d, uint64_t *id, const char *rp_id
 		end_request(d, id, "failed", "the phone closed the session without an answer");
 		break;
 	case CABLE_INITIATOR_EV_FAILED:
-		snprintf(why, sizeof(why), "%s (while %s)", cable_strerror(ev->error),
-		    cable_initiator_stage_name(ev->stage));
+		snprintf(why, sizeof(why), "%s (while %s)%s%s", cable_strerror(ev->error),
+		    cable_initiator_stage_name(ev->stage), detail != NULL && *detail != '\0' ? ": " : "",
+		    detail != NULL ? detail : "");
 		end_request(d, id, "failed", why);
 		break;
 	case CABLE_INITIATOR_EV_CANCELLED:

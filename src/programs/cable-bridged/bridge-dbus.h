@@ -37,10 +37,11 @@ int bridge_dbus_open(const struct bridge_dbus_config *cfg, struct bridge_dbus **
  * Feeds one initiator event of a request (rp_id, CTAP command byte). *id is the request's bus ID:
  * 0 before its QR event, set then, and 0 again once the request has ended (later events of the
  * lingering session are ignored). cancel_reason: why a CANCELLED event happened (NULL = generic).
- * d may be NULL (no session bus): then nothing happens.
+ * detail: for FAILED, the adapter's words for the failure (BlueZ's error, why the tunnel did not
+ * connect; NULL or "" = none). d may be NULL (no session bus): then nothing happens.
  */
 void bridge_dbus_session_event(struct bridge_dbus *d, uint64_t *id, const char *rp_id, uint8_t cmd,
-    const struct cable_initiator_event *ev, const char *cancel_reason);
+    const struct cable_initiator_event *ev, const char *cancel_reason, const char *detail);
 /* Ends a request that stops without a final event (the daemon is shutting down). */
 void bridge_dbus_request_abandon(struct bridge_dbus *d, uint64_t *id, const char *reason);
 

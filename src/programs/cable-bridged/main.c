@@ -249,8 +249,10 @@ on_sess_event(void *arg, const struct cable_initiator_event *ev)
 	struct bridge *b = s->b;
 	const uint8_t *gi;
 	size_t gi_len;
+	const char *detail = cable_session_io_real_detail(b->io, ev->error);
 
-	bridge_dbus_session_event(b->dbus, &s->bus_id, s->rp_id, s->fwd[0], ev, s->cancel_reason);
+	bridge_dbus_session_event(b->dbus, &s->bus_id, s->rp_id, s->fwd[0], ev, s->cancel_reason,
+	    detail);
 	switch (ev->type) {
 	case CABLE_INITIATOR_EV_QR:
 		if (qr_presenter_show(b->qr, ev->url) != 0)
@@ -282,8 +284,8 @@ on_sess_event(void *arg, const struct cable_initiator_event *ev)
 	case CABLE_INITIATOR_EV_CANCELLED:
 		withdraw_for(s);
 		if (ev->type == CABLE_INITIATOR_EV_FAILED)
-			logmsg("session failed in stage %s: %s", cable_initiator_stage_name(ev->stage),
-			    cable_strerror(ev->error));
+			logmsg("session failed in stage %s: %s%s%s", cable_initiator_stage_name(ev->stage),
+			    cable_strerror(ev->error), *detail != '\0' ? ": " : "", detail);
 		else if (ev->type == CABLE_INITIATOR_EV_CANCELLED)
 			logmsg("session cancelled in stage %s", cable_initiator_stage_name(ev->stage));
 		else

@@ -264,6 +264,7 @@ on_event(void *arg, const struct cable_initiator_event *ev)
 {
 	struct signin *a = arg;
 	json_t *o = NULL;
+	const char *detail;
 
 	switch (ev->type) {
 	case CABLE_INITIATOR_EV_QR:
@@ -304,12 +305,14 @@ on_event(void *arg, const struct cable_initiator_event *ev)
 	case CABLE_INITIATOR_EV_FAILED:
 		if (a->exit_code == SIGNIN_FAILURE || a->exit_code == SIGNIN_OK)
 			a->exit_code = exit_for_error(ev->error);
+		detail = cable_session_io_real_detail(a->io, ev->error);
 		if (a->json)
-			o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f}", "event", "failed", "error",
-			    cable_errname(ev->error), "message", cable_strerror(ev->error), "stage",
-			    cable_initiator_stage_name(ev->stage), "exit", a->exit_code, "cpu_ms", cpu_ms());
-		cablectl_fail(0, "%s (while in stage %s)", cable_strerror(ev->error),
-		    cable_initiator_stage_name(ev->stage));
+			o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:f}", "event", "failed", "error",
+			    cable_errname(ev->error), "message", cable_strerror(ev->error), "detail",
+			    detail, "stage", cable_initiator_stage_name(ev->stage), "exit", a->exit_code,
+			    "cpu_ms", cpu_ms());
+		cablectl_fail(0, "%s (while in stage %s)%s%s", cable_strerror(ev->error),
+		    cable_initiator_stage_name(ev->stage), *detail != '\0' ? ": " : "", detail);
 		a->loop->ops->quit(a->loop, 0);
 		break;
 	case CABLE_INITIATOR_EV_CANCELLED:
