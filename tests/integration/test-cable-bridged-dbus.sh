@@ -57,6 +57,13 @@ XDG_RUNTIME_DIR="$W/run" bg "$BRIDGED" --hid "socket:$BRIDGE_SOCK" --adapter hci
 BRIDGE_PID=$LAST_PID
 wait_line "$W/bridged.log" 'running: HID socket:' 10
 expect "$W/bridged.log" 'on the session bus as org.cablebridge.Bridge1' "daemon owns org.cablebridge.Bridge1"
+# cablectl doctor finds the daemon on the bus; in socket mode without cable-uhid-helper there is
+# no key (no /dev/uhid here), and it says what the daemon needs.
+rc=0
+timeout 20 "$CABLE_BUILD_DIR/cablectl" doctor --timeout 5 key >"$W/doctor.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -Eq "^FAIL +key +cable-bridged $EXPECT_VERSION is on the session bus but no security key named \"cable-bridge \(phone via hybrid\)\" exists: it needs /dev/uhid, or cable-uhid-helper" "$W/doctor.out" &&
+	ok "cablectl doctor key: the daemon $EXPECT_VERSION is on the bus, no key without the helper" ||
+	bad "cablectl doctor key (exit $rc): $(cat "$W/doctor.out")"
 busctl --user introspect org.cablebridge.Bridge1 /org/cablebridge/Bridge org.cablebridge.Bridge1 \
 	>"$W/introspect.out" 2>&1
 for m in '\.Cancel +method +t ' '\.Requests +property +a\(tssss\)' '\.Version +property +s ' \

@@ -112,6 +112,14 @@ want_rc uhid-file 1
 has uhid-file 'is not the uhid device'
 # (The passing case needs the kernel's uhid: the QEMU scenario vm/uhid runs it.)
 
+# ---- cable-bridged's key -----------------------------------------------------------------------
+# No daemon (no session bus) and no hidraw node named for cable-bridge here: the check says to
+# start it. (With the daemon on a session bus: test-cable-bridged-dbus.sh; a real key, opened as
+# root and refused to another user: the QEMU scenario vm/uhid.)
+DBUS_SESSION_BUS_ADDRESS=unix:path=$W/no-session-bus doctor key key
+want_rc key 1
+has key '^FAIL +key +no security key named "cable-bridge \(phone via hybrid\)": cable-bridged is not running \(systemctl --user start cable-bridged'
+
 # ---- tunnel servers ----------------------------------------------------------------------------
 bg "$TUNNELD" --listen 127.0.0.1:0 --routing-id a1b2c3 >"$W/plain.log" 2>"$W/plain.err"
 wait_line "$W/plain.log" '^listening ' 10
@@ -158,10 +166,11 @@ has unresolved "^FAIL +tunnel +wss://$BADHOST: cannot connect to the tunnel serv
 
 # ---- everything at once, JSON ------------------------------------------------------------------
 fake_start
-doctor all --json --uhid /dev/null --tunnel-server "ws://127.0.0.1:$PORT"
+DBUS_SESSION_BUS_ADDRESS=unix:path=$W/no-session-bus doctor all --json --uhid /dev/null \
+	--tunnel-server "ws://127.0.0.1:$PORT"
 want_rc all 1
 [ "$(json all '[c["check"] + ":" + c["result"] for c in j["checks"]]')" = \
-	"['bluetooth:ok', 'advertising:note', 'uhid:fail', 'tunnel:ok']" ] || fail "--json all: $(cat "$W/all.out")"
+	"['bluetooth:ok', 'advertising:note', 'uhid:fail', 'key:fail', 'tunnel:ok']" ] || fail "--json all: $(cat "$W/all.out")"
 [ "$(json all 'j["ok"]')" = False ] || fail "--json all: ok should be false"
 
 echo "PASS: cablectl doctor"

@@ -50,6 +50,16 @@ phone_robot_start /tmp/phone-uhid.cbor --attestation packed
 bridged_up
 stamp "B: cable-bridged ready"
 grep -qx "HID_NAME=cable-bridge (phone via hybrid)" $UEV && ok "B: cable-bridged's device on the real uhid" || bad "B: HID_NAME: $(cat $UEV)"
+# cablectl doctor finds the key; as root it opens; as another user (no udev here to grant an
+# ACL) it is refused, and the doctor names the udev rule.
+DOC_KEY='^ok +key +/dev/hidraw0 is cable-bridge.s key and opens for reading and writing'
+"$B/cablectl" doctor key >"$W/doctor-key.log" 2>&1 && grep -Eq "$DOC_KEY" "$W/doctor-key.log" &&
+	ok "B: cablectl doctor key: /dev/hidraw0 found and opened" || bad "B: doctor key: $(cat "$W/doctor-key.log")"
+rc=0
+setpriv --reuid=65534 --regid=65534 --clear-groups "$B/cablectl" doctor key >"$W/doctor-nobody.log" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -Eq '^FAIL +key +/dev/hidraw0 is cable-bridge.s key but this user cannot open it \(Permission denied\).*70-cable-bridge\.rules' "$W/doctor-nobody.log" &&
+	ok "B: cablectl doctor key as nobody: refused, the udev rule named" ||
+	bad "B: doctor key as nobody (exit $rc): $(cat "$W/doctor-nobody.log")"
 fido2-token -L >"$W/list.log" 2>&1 || bad "B: fido2-token -L failed"
 grep -q "^/dev/hidraw0: vendor=0x1209, product=0x0001 " "$W/list.log" &&
 	ok "B: fido2-token -L lists it" || bad "B: not listed: $(cat "$W/list.log")"

@@ -4,6 +4,7 @@
  * BlueZ's readiness (bus, BlueZ, adapter, discovery), /dev/uhid for cable-bridged, and a real
  * WebSocket tunnel opened on each tunnel server and closed at once.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -16,12 +17,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-bus.h>
+
 #include "cable/bluetooth.h"
 #include "cable/bytes.h"
 #include "cable/env.h"
 #include "cable/error.h"
 #include "cable/loop-lws.h"
 #include "cable/tunnel.h"
+#include "cable/uhid.h"
 #include "cablectl.h"
 
 /* The uhid misc device (linux/miscdevice.h UHID_MINOR). */
@@ -149,6 +153,97 @@ check_uhid(struct report *rep, const char *path)
 	close(fd);
 	report_add(rep, CHECK_OK, "uhid", 0, "%s can be opened for writing (cable-bridged can make its key)",
 	    path);
+}
+
+/* ---- cable-bridged's key ---------------------------------------------------------------- */
+
+/* The first /dev/hidrawN whose HID device the kernel names CABLE_UHID_NAME; false if none. */
+static bool
+find_key(char *node, size_t node_len)
+{
+	static const char want[] = "HID_NAME=" CABLE_UHID_NAME "\n";
+	char path[320], buf[1024];
+	struct dirent *de;
+	bool found = false;
+	DIR *dir = opendir("/sys/class/hidraw");
+
+	if (dir == NULL)
+		return false;
+	while (!found && (de = readdir(dir)) != NULL) {
+		FILE *f;
+		size_t n;
+
+		if (strncmp(de->d_name, "hidraw", 6) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/hidraw/%s/device/uevent", de->d_name);
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		if (strstr(buf, want) != NULL) {
+			snprintf(node, node_len, "/dev/%s", de->d_name);
+			found = true;
+		}
+	}
+	closedir(dir);
+	return found;
+}
+
+/* cable-bridged's version from the session bus into ver, or false when it is not there. */
+static bool
+bridge_version(uint32_t timeout_s, char *ver, size_t ver_len)
+{
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	sd_bus *bus = NULL;
+	char *v = NULL;
+	bool ok = false;
+
+	if (sd_bus_open_user(&bus) >= 0 &&
+	    sd_bus_set_method_call_timeout(bus, (uint64_t)timeout_s * 1000000u) >= 0 &&
+	    sd_bus_get_property_string(bus, "org.cablebridge.Bridge1", "/org/cablebridge/Bridge",
+	    "org.cablebridge.Bridge1", "Version", &err, &v) >= 0) {
+		snprintf(ver, ver_len, "%s", v);
+		ok = true;
+	}
+	free(v);
+	sd_bus_error_free(&err);
+	sd_bus_flush_close_unref(bus);
+	return ok;
+}
+
+static void
+check_key(struct report *rep, uint32_t timeout_s)
+{
+	char node[300], ver[32] = "";
+	bool daemon = bridge_version(timeout_s, ver, sizeof(ver));
+	int fd, e;
+
+	if (!find_key(node, sizeof(node))) {
+		if (daemon)
+			report_add(rep, CHECK_FAIL, "key", CABLE_ERR_IO, "cable-bridged %s is on the session bus "
+			    "but no security key named \"%s\" exists: it needs /dev/uhid, or "
+			    "cable-uhid-helper with --hid socket: (see its log)", ver, CABLE_UHID_NAME);
+		else
+			report_add(rep, CHECK_FAIL, "key", CABLE_ERR_IO, "no security key named \"%s\": "
+			    "cable-bridged is not running (systemctl --user start cable-bridged; "
+			    "docs/cable-bridged.md)", CABLE_UHID_NAME);
+		return;
+	}
+	fd = open(node, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	e = errno;
+	if (fd < 0) {
+		report_add(rep, CHECK_FAIL, "key", CABLE_ERR_IO, "%s is cable-bridge's key but this user "
+		    "cannot open it (%s), so browsers cannot either: install "
+		    "contrib/udev/70-cable-bridge.rules and run udevadm trigger (docs/cable-bridged.md)",
+		    node, strerror(e));
+		return;
+	}
+	close(fd);
+	report_add(rep, CHECK_OK, "key", 0, "%s is cable-bridge's key and opens for reading and "
+	    "writing: browsers running as this user can use it", node);
+	if (daemon)
+		report_add(rep, CHECK_NOTE, "key", 0, "cable-bridged %s is on the session bus", ver);
 }
 
 /* ---- tunnel servers --------------------------------------------------------------------- */
@@ -356,13 +451,17 @@ doctor_usage(FILE *f)
 	fprintf(f, "Usage: cablectl doctor [--adapter hciN] [--uhid PATH] [--tunnel-server URL]\n"
 		   "                       [--tunnel-ca FILE] [--timeout SECONDS] [--json] [CHECK...]\n\n"
 		   "Checks what a hybrid sign-in needs on this machine and says what to do about each\n"
-		   "failure. CHECK is one or more of (default: all):\n"
+		   "failure. CHECK is one or more of (default: all, in this order):\n"
 		   "  bluetooth   the system bus, BlueZ, a powered adapter, LE discovery starting and\n"
 		   "              stopping (what finds the phone); notes whether the adapter can advertise\n"
 		   "  uhid        /dev/uhid opens for writing (cable-bridged needs it; cablectl does not)\n"
+		   "  key         cable-bridged's security key exists (/dev/hidrawN) and this user can\n"
+		   "              open it, as a browser would; notes whether cable-bridged is on the\n"
+		   "              session bus\n"
 		   "  tunnel      a WebSocket tunnel opens on the tunnel servers a phone may choose\n"
 		   "              (cable.ua5v.com for Android, cable.auth.com for iPhone) and is closed\n"
-		   "              at once; nothing is sent through it\n\n"
+		   "              at once; nothing is sent through it\n"
+		   "A kiosk that only runs cablectl create/get needs: cablectl doctor bluetooth tunnel\n\n"
 		   "  --adapter hciN        Bluetooth adapter to check [the first powered one]\n"
 		   "  --uhid PATH           the uhid device [/dev/uhid]\n"
 		   "  --tunnel-server URL   check this server instead (wss://host[:port]; ws:// only to\n"
@@ -389,7 +488,7 @@ cablectl_doctor(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *adapter = NULL, *uhid = "/dev/uhid", *server = NULL, *ca = NULL;
-	bool want_bt = false, want_uhid = false, want_tunnel = false;
+	bool want_bt = false, want_uhid = false, want_tunnel = false, want_key = false;
 	struct report rep = {0};
 	uint64_t timeout_s = 10;
 	int c, code;
@@ -416,12 +515,14 @@ cablectl_doctor(int argc, char **argv)
 			want_uhid = true;
 		else if (strcmp(argv[i], "tunnel") == 0)
 			want_tunnel = true;
+		else if (strcmp(argv[i], "key") == 0)
+			want_key = true;
 		else
-			return cablectl_usage_error("doctor", "unknown check '%s' (bluetooth, uhid, tunnel)",
-			    argv[i]);
+			return cablectl_usage_error("doctor",
+			    "unknown check '%s' (bluetooth, tunnel, uhid, key)", argv[i]);
 	}
-	if (!want_bt && !want_uhid && !want_tunnel)
-		want_bt = want_uhid = want_tunnel = true;
+	if (!want_bt && !want_uhid && !want_tunnel && !want_key)
+		want_bt = want_uhid = want_tunnel = want_key = true;
 	if (rep.json && (rep.checks = json_array()) == NULL)
 		return cablectl_fail(CABLECTL_EXIT_FAILURE, "out of memory");
 
@@ -429,6 +530,8 @@ cablectl_doctor(int argc, char **argv)
 		check_bluetooth(&rep, adapter, (uint32_t)timeout_s);
 	if (want_uhid)
 		check_uhid(&rep, uhid);
+	if (want_key)
+		check_key(&rep, (uint32_t)timeout_s);
 	if (want_tunnel && (code = check_tunnels(&rep, server, ca, (uint32_t)timeout_s)) != 0) {
 		json_decref(rep.checks);
 		return code;
