@@ -11,6 +11,8 @@ Scenarios:
   cancel  getAssertion; Cancel(id) over D-Bus when RequestStarted arrives; the client must get
           CTAP2_ERR_OPERATION_DENIED (0x27); the signals end in "cancelled".
   unknown Cancel of a request that does not exist: org.cablebridge.Error.NoSuchRequest.
+  btfail  getAssertion while BlueZ refuses StartDiscovery (the caller injects the fault): the
+          request ends "failed" and its reason carries BlueZ's own error text.
 Prints "ok: ..." lines; exits non-zero on the first failure.
 """
 import os
@@ -226,5 +228,33 @@ def sc_unknown():
         expect(e.get_dbus_name() == "org.cablebridge.Error.NoSuchRequest", "unknown id: %s" % e.get_dbus_name())
 
 
+def sc_btfail():
+    from fido2.ctap import CtapError
+    from fido2.ctap2 import Ctap2
+
+    w = Watcher()
+    dev = hid_device()
+    ctap = Ctap2(dev)
+    result = {}
+
+    def worker():
+        try:
+            ctap.get_assertion(RP, os.urandom(32), options={"uv": True})
+            result["status"] = 0
+        except CtapError as e:
+            result["status"] = e.code
+        except Exception as e:
+            result["error"] = repr(e)
+    t = threading.Thread(target=worker, daemon=True)
+    t.start()
+    w.run(30)
+    t.join(10)
+    expect(result.get("status", 0) != 0, "the client got an error status: %r" % result)
+    want = ("failed", "BlueZ refused to start discovery (while scan): org.bluez.Error.Failed: "
+            "no radio today")
+    expect(w.events and w.events[-1][0] == "RequestEnded" and w.events[-1][2:] == want,
+           "RequestEnded %s" % (repr(w.events[-1][2:] if w.events else ()),))
+
+
 if __name__ == "__main__":
-    {"whole": sc_whole, "cancel": sc_cancel, "unknown": sc_unknown}[sys.argv[1]]()
+    {"whole": sc_whole, "cancel": sc_cancel, "unknown": sc_unknown, "btfail": sc_btfail}[sys.argv[1]]()

@@ -91,7 +91,9 @@ if want != have:
     sys.exit(1)
 EOF2
 
-for sc in whole cancel unknown; do
+for sc in whole cancel unknown btfail; do
+	# btfail: BlueZ refuses the next discovery on hci0, with words the reason must carry.
+	[ "$sc" = btfail ] && fake_ctl fail-next hci0 StartDiscovery org.bluez.Error.Failed "no radio today" 1
 	if timeout 120 $PY "$CLIENT" "$sc" >"$W/sc-$sc.out" 2>&1; then
 		ok "scenario $sc: $(grep -c '^ok:' "$W/sc-$sc.out") checks"
 		grep -E '^(signal|cancel):' "$W/sc-$sc.out" | sed 's/^/    /'
