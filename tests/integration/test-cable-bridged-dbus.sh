@@ -105,6 +105,8 @@ for sc in whole cancel unknown btfail; do
 	fi
 done
 expect "$W/bridged.log" 'request 2 cancelled over D-Bus' "log: cancelled over D-Bus"
+expect "$W/bridged.log" 'session failed in stage scan: BlueZ refused to start discovery: org\.bluez\.Error\.Failed: no radio today$' \
+	"log: the failed session carries BlueZ's words"
 grep -q "^show $(cat "$W/dbus-url" 2>/dev/null)\$" "$W/hook.log" && ok "the hook was run with the same URL as the signal" ||
 	bad "hook did not get the signalled URL: $(cat "$W/hook.log")"
 # (The hook sets its trap before it logs "show", so every "show" has its "withdrawn"; a hook
