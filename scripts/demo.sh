@@ -31,6 +31,9 @@ bg "$BUILD/cable-tunneld" --listen 127.0.0.1:0 >"$W/tunneld.out" 2>"$W/tunneld.e
 wait_line "$W/tunneld.out" '^listening ' 10
 SERVER="ws://127.0.0.1:$(awk '{print $3; exit}' "$W/tunneld.out")"
 echo "   tunnel server: $SERVER"
+echo "== cablectl doctor bluetooth tunnel --adapter hci0 --tunnel-server $SERVER"
+"$BUILD/cablectl" doctor bluetooth tunnel --adapter hci0 --tunnel-server "$SERVER" | sed 's/^/   /'
+[ "${PIPESTATUS[0]}" = 0 ] || { echo "demo: cablectl doctor found a problem (above)" >&2; exit 1; }
 
 # ceremony NAME CMD OPTIONS: cablectl CMD shows its QR code and progress here; cable-phone "scans"
 # the URL under the code (from the same stderr) and answers at once. The result lands in W/NAME.json.
