@@ -203,7 +203,12 @@ bridge_version(uint32_t timeout_s, char *ver, size_t ver_len)
 	    sd_bus_set_method_call_timeout(bus, (uint64_t)timeout_s * 1000000u) >= 0 &&
 	    sd_bus_get_property_string(bus, "org.cablebridge.Bridge1", "/org/cablebridge/Bridge",
 	    "org.cablebridge.Bridge1", "Version", &err, &v) >= 0) {
-		snprintf(ver, ver_len, "%s", v);
+		size_t i;
+
+		/* Any process of this user can own the name: print only what a version looks like. */
+		for (i = 0; v[i] != '\0' && i + 1 < ver_len; i++)
+			ver[i] = v[i] > 0x20 && v[i] < 0x7f ? v[i] : '?';
+		ver[i] = '\0';
 		ok = true;
 	}
 	free(v);
