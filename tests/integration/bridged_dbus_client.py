@@ -110,6 +110,24 @@ class Watcher:
         self.loop.run()
 
 
+def get_assertion_thread(ctap, result):
+    """getAssertion on a thread: result gets status (0 or the CTAP error) and t, or error."""
+    from fido2.ctap import CtapError
+
+    def worker():
+        try:
+            ctap.get_assertion(RP, os.urandom(32), options={"uv": True})
+            result["status"] = 0
+        except CtapError as e:
+            result["status"] = e.code
+            result["t"] = time.monotonic()
+        except Exception as e:
+            result["error"] = repr(e)
+    t = threading.Thread(target=worker, daemon=True)
+    t.start()
+    return t
+
+
 def check_common(w):
     v = w.get("Version")
     expect(str(v) == os.environ.get("EXPECT_VERSION", str(v)), "Version property: %s" % v)
@@ -174,7 +192,6 @@ def sc_whole():
 
 
 def sc_cancel():
-    from fido2.ctap import CtapError
     from fido2.ctap2 import Ctap2
 
     w = Watcher()
@@ -191,17 +208,7 @@ def sc_cancel():
                      error_handler=lambda e: t_cancel.setdefault("error", str(e)))
     w.on_started = started
 
-    def worker():
-        try:
-            ctap.get_assertion(RP, os.urandom(32), options={"uv": True})
-            result["status"] = 0
-        except CtapError as e:
-            result["status"] = e.code
-            result["t"] = time.monotonic()
-        except Exception as e:
-            result["error"] = repr(e)
-    t = threading.Thread(target=worker, daemon=True)
-    t.start()
+    t = get_assertion_thread(ctap, result)
     w.run(30)
     t.join(10)
     expect(t_cancel.get("reply") and "error" not in t_cancel, "Cancel(id) returned (%s)" % t_cancel.get("error", "ok"))
@@ -229,7 +236,6 @@ def sc_unknown():
 
 
 def sc_btfail():
-    from fido2.ctap import CtapError
     from fido2.ctap2 import Ctap2
 
     w = Watcher()
@@ -237,16 +243,7 @@ def sc_btfail():
     ctap = Ctap2(dev)
     result = {}
 
-    def worker():
-        try:
-            ctap.get_assertion(RP, os.urandom(32), options={"uv": True})
-            result["status"] = 0
-        except CtapError as e:
-            result["status"] = e.code
-        except Exception as e:
-            result["error"] = repr(e)
-    t = threading.Thread(target=worker, daemon=True)
-    t.start()
+    t = get_assertion_thread(ctap, result)
     w.run(30)
     t.join(10)
     expect(result.get("status", 0) != 0, "the client got an error status: %r" % result)
