@@ -712,14 +712,20 @@ tls_vhost(struct cable_tunnel_client *c, struct lws_vhost **out)
 
 /*
  * libwebsockets fails a connection whose name does not resolve (or whose socket cannot be made)
- * at once, without a reason: look the name up again to tell the two apart in the detail.
+ * at once, without a reason. When its attempt was quick, looking the name up again is quick too
+ * and tells the two apart; a slow one was the resolver timing out, and is not repeated.
  */
 static void
-explain_connect_failure(struct cable_tunnel *t)
+explain_connect_failure(struct cable_tunnel *t, uint64_t took_usec)
 {
 	struct addrinfo hints, *res = NULL;
 	int r;
 
+	if (took_usec >= 500000) {
+		snprintf(t->detail, sizeof(t->detail), "looking up %s failed after %llu ms",
+		    t->tgt.host, (unsigned long long)(took_usec / 1000));
+		return;
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	r = getaddrinfo(t->tgt.host, NULL, &hints, &res);
@@ -740,6 +746,7 @@ tunnel_connect(struct cable_tunnel *t)
 	char origin[CABLE_TUNNEL_URL_PART_MAX + 8];
 	struct lws_vhost *vh = t->c->vh;
 	struct lws *w;
+	uint64_t t0;
 	int r;
 
 	if (t->tgt.tls && (r = tls_vhost(t->c, &vh)) != 0)
@@ -760,11 +767,12 @@ tunnel_connect(struct cable_tunnel *t)
 	ci.opaque_user_data = t;
 	t->wsi = NULL;
 	/* Failures, even immediate ones, come back through the callback and then closed(). */
+	t0 = mono_usec();
 	w = lws_client_connect_via_info(&ci);
 	if (t->state == T_DONE || t->wsi != NULL)
 		return 0;
 	if (w == NULL) {
-		explain_connect_failure(t);
+		explain_connect_failure(t, mono_usec() - t0);
 		return CABLE_ERR_TUNNEL_CONNECT;
 	}
 	t->wsi = w;
