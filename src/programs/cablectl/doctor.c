@@ -4,6 +4,7 @@
  * BlueZ's readiness (bus, BlueZ, adapter, discovery), /dev/uhid for cable-bridged, and a real
  * WebSocket tunnel opened on each tunnel server and closed at once.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -337,35 +338,31 @@ on_deadline(void *arg)
 	dt->loop->ops->quit(dt->loop, 0);
 }
 
-/* Which domain IDs to check: the one a "DOMAIN=URL" override names, else 0 and 1. */
+/*
+ * Which domain IDs to check (server already accepted by the tunnel client): "DOMAIN=URL" names
+ * one (it starts with a digit; a URL never does), a bare URL serves every domain and is checked
+ * once as domain 0, and without an override the assigned servers 0 and 1. *per_domain: the
+ * lines name their domain ID.
+ */
 static size_t
-tunnel_domains(const char *server, uint16_t out[MAX_TUNNELS])
+tunnel_domains(const char *server, uint16_t out[MAX_TUNNELS], bool *per_domain)
 {
-	const char *eq = server != NULL ? strchr(server, '=') : NULL;
-
-	if (eq != NULL && (strstr(server, "://") == NULL || strstr(server, "://") > eq)) {
-		out[0] = (uint16_t)strtoul(server, NULL, 10);
-		return 1;
-	}
-	if (server != NULL) {
-		out[0] = 0;
-		return 1;
-	}
-	out[0] = 0;
+	*per_domain = server == NULL || isdigit((unsigned char)server[0]);
+	out[0] = server != NULL && *per_domain ? (uint16_t)strtoul(server, NULL, 10) : 0;
 	out[1] = 1;
-	return 2;
+	return server == NULL ? 2 : 1;
 }
 
 static void
-report_probe(struct report *rep, const struct probe *p, bool any_server)
+report_probe(struct report *rep, const struct probe *p, bool per_domain)
 {
 	char name[16];
 	char rid[2 * CABLE_ROUTING_ID_LEN + 1];
 
-	if (any_server)
-		snprintf(name, sizeof(name), "tunnel");
-	else
+	if (per_domain)
 		snprintf(name, sizeof(name), "tunnel %u", p->domain);
+	else
+		snprintf(name, sizeof(name), "tunnel");
 	if (p->opened) {
 		cable_hex_encode(p->routing_id, sizeof(p->routing_id), rid, false);
 		report_add(rep, CHECK_OK, name, 0, "%s: a tunnel opened in %u ms (routing ID %s) and closed",
@@ -396,6 +393,7 @@ check_tunnels(struct report *rep, const char *server, const char *ca, uint32_t t
 	struct cable_loop_timer *deadline = NULL;
 	struct doctor_tunnels dt;
 	uint16_t domains[MAX_TUNNELS];
+	bool per_domain = true;
 	int r, code = CABLECTL_EXIT_OK;
 
 	memset(&dt, 0, sizeof(dt));
@@ -408,7 +406,7 @@ check_tunnels(struct report *rep, const char *server, const char *ca, uint32_t t
 		    cablectl_fail(CABLECTL_EXIT_FAILURE, "tunnel client: %s", cable_strerror(r));
 		goto out;
 	}
-	dt.n = tunnel_domains(server, domains);
+	dt.n = tunnel_domains(server, domains, &per_domain);
 	for (size_t i = 0; i < dt.n; i++) {
 		struct probe *p = &dt.probes[i];
 		uint8_t tunnel_id[CABLE_TUNNEL_ID_LEN];
@@ -435,7 +433,7 @@ check_tunnels(struct report *rep, const char *server, const char *ca, uint32_t t
 		cable_loop_lws_run(dt.loop);
 	}
 	for (size_t i = 0; i < dt.n; i++)
-		report_probe(rep, &dt.probes[i], server != NULL && strchr(server, '=') == NULL);
+		report_probe(rep, &dt.probes[i], per_domain);
 out:
 	if (dt.loop != NULL && deadline != NULL)
 		dt.loop->ops->timer_del(&deadline);
